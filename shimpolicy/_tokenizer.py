@@ -1,0 +1,43 @@
+"""A tiny tokenizer for runtime names, in the manner of ``packaging._tokenizer``.
+
+A runtime name is a regular language; the tokens that matter are the ones containerd's
+code looks at: a Windows volume, a directory part (everything up to the last path
+separator), and the remaining text, whose ``.``-separated pieces C1 reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    name: str
+    text: str
+    position: int
+
+
+class Tokenizer:
+    """Matches named rules at the current position; ``read`` consumes one token."""
+
+    __slots__ = ("position", "rules", "source")
+
+    def __init__(self, source: str, rules: dict[str, re.Pattern[str]]) -> None:
+        self.source = source
+        self.rules = rules
+        self.position = 0
+
+    def read(self, name: str) -> Token | None:
+        """Consume and return the token ``name`` if it matches here (and is non-empty)."""
+        m = self.rules[name].match(self.source, self.position)
+        if m is None or m.end() == self.position:
+            return None
+        token = Token(name, m.group(), self.position)
+        self.position = m.end()
+        return token
+
+    def rest(self) -> str:
+        text = self.source[self.position :]
+        self.position = len(self.source)
+        return text

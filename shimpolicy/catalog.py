@@ -1,0 +1,160 @@
+"""Well-known containerd shims: what each binary is and where it comes from.
+
+A shim is identified by the binary containerd derives from a runtime name (C1), since
+that is what gets executed: ``io.containerd.kata.v2`` and ``com.example.kata.v2`` both
+run ``containerd-shim-kata-v2``.  ``names`` are the runtime names each project documents
+(globs); a name that reaches a known binary through any other name is an alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+
+@dataclass(frozen=True, slots=True)
+class Shim:
+    id: str
+    title: str
+    description: str
+    url: str
+    binaries: tuple[str, ...]  # globs on the binary name, without Windows' ".exe"
+    names: tuple[str, ...]  # globs on the documented runtime names
+    platforms: tuple[str, ...] = ("linux",)
+
+    def runs(self, binary: str) -> bool:
+        return any(fnmatchcase(binary, b) for b in self.binaries)
+
+    def documents(self, name: str) -> bool:
+        return any(fnmatchcase(name, n) for n in self.names)
+
+
+SHIMS: tuple[Shim, ...] = (
+    Shim(
+        "runc-v2",
+        "runc (shim v2)",
+        "containerd's default shim for runc and runc-compatible runtimes such as crun and youki.",
+        "https://github.com/containerd/containerd",
+        ("containerd-shim-runc-v2",),
+        ("io.containerd.runc.v2",),
+    ),
+    Shim(
+        "runc-v1",
+        "runc (shim v1 API)",
+        "The first runc shim; deprecated in containerd 1.4 and no longer shipped by 2.0.",
+        "https://github.com/containerd/containerd",
+        ("containerd-shim-runc-v1",),
+        ("io.containerd.runc.v1",),
+    ),
+    Shim(
+        "runhcs",
+        "runhcs",
+        "Windows containers and Hyper-V isolated containers through the Host Compute Service.",
+        "https://github.com/microsoft/hcsshim",
+        ("containerd-shim-runhcs-v1",),
+        ("io.containerd.runhcs.v1",),
+        ("windows",),
+    ),
+    Shim(
+        "kata",
+        "Kata Containers",
+        "Containers in lightweight virtual machines; kata-deploy installs one shim per hypervisor.",
+        "https://github.com/kata-containers/kata-containers",
+        ("containerd-shim-kata-v2", "containerd-shim-kata-*-v2"),
+        ("io.containerd.kata.v2", "io.containerd.kata-*.v2"),
+    ),
+    Shim(
+        "gvisor",
+        "gVisor (runsc)",
+        "Containers on an application kernel in user space.",
+        "https://gvisor.dev",
+        ("containerd-shim-runsc-v1",),
+        ("io.containerd.runsc.v1",),
+    ),
+    Shim(
+        "firecracker",
+        "firecracker-containerd",
+        "Containers in Firecracker microVMs.",
+        "https://github.com/firecracker-microvm/firecracker-containerd",
+        ("containerd-shim-aws-firecracker",),
+        ("aws.firecracker",),
+    ),
+    Shim(
+        "wasmtime",
+        "runwasi: Wasmtime",
+        "WebAssembly workloads on Wasmtime.",
+        "https://github.com/containerd/runwasi",
+        ("containerd-shim-wasmtime-v1",),
+        ("io.containerd.wasmtime.v1",),
+    ),
+    Shim(
+        "wasmedge",
+        "runwasi: WasmEdge",
+        "WebAssembly workloads on WasmEdge (Docker Desktop's Wasm integration).",
+        "https://github.com/containerd/runwasi",
+        ("containerd-shim-wasmedge-v1",),
+        ("io.containerd.wasmedge.v1",),
+    ),
+    Shim(
+        "wasmer",
+        "runwasi: Wasmer",
+        "WebAssembly workloads on Wasmer.",
+        "https://github.com/containerd/runwasi",
+        ("containerd-shim-wasmer-v1",),
+        ("io.containerd.wasmer.v1",),
+    ),
+    Shim(
+        "spin",
+        "Spin",
+        "Spin WebAssembly applications (SpinKube; earlier releases in containerd-wasm-shims).",
+        "https://github.com/spinframework/containerd-shim-spin",
+        ("containerd-shim-spin-v1", "containerd-shim-spin-v2"),
+        ("io.containerd.spin.v1", "io.containerd.spin.v2"),
+    ),
+    Shim(
+        "slight",
+        "SpiderLightning (slight)",
+        "SpiderLightning WebAssembly applications from containerd-wasm-shims.",
+        "https://github.com/deislabs/containerd-wasm-shims",
+        ("containerd-shim-slight-v1",),
+        ("io.containerd.slight.v1",),
+    ),
+    Shim(
+        "wws",
+        "Wasm Workers Server",
+        "Wasm Workers Server applications from containerd-wasm-shims.",
+        "https://github.com/deislabs/containerd-wasm-shims",
+        ("containerd-shim-wws-v1",),
+        ("io.containerd.wws.v1",),
+    ),
+    Shim(
+        "lunatic",
+        "Lunatic",
+        "Lunatic WebAssembly applications from containerd-wasm-shims.",
+        "https://github.com/deislabs/containerd-wasm-shims",
+        ("containerd-shim-lunatic-v1",),
+        ("io.containerd.lunatic.v1",),
+    ),
+    Shim(
+        "runj",
+        "runj",
+        "FreeBSD jails as containers.",
+        "https://github.com/samuelkarp/runj",
+        ("containerd-shim-runj-v1",),
+        ("wtf.sbk.runj.v1",),
+        ("freebsd",),
+    ),
+)
+
+
+def shim_for_binary(binary: str) -> Shim | None:
+    """The well-known shim that a binary name (or a path ending in one) belongs to."""
+    base = binary.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if base.endswith(".exe"):
+        base = base[:-4]
+    if not base.startswith("containerd-shim-"):
+        return None
+    for shim in SHIMS:
+        if shim.runs(base):
+            return shim
+    return None

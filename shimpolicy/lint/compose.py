@@ -1,0 +1,412 @@
+"""Compose files: ``services.<name>.runtime``, a runtime name chosen per container (SPEC D4).
+
+Compose interpolates every string before it validates the file, so a ``runtime`` is
+checked as each value it can end up with: ``${VAR:-default}`` is checked as its default,
+``${VAR:+alternative}`` as its alternative, and a variable with no default is a value
+filled in later (SP003).  The interpolation below follows compose-go's ``template``
+package, including its error for a malformed ``${``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from ..catalog import SHIMS
+from ..docker import stock_runtimes, unknown_runtime_message
+from ..syntax import Mapping, Node, Scalar, Sequence, Span
+from ..syntax.yaml import parse_yaml
+from ..versions import docker_major
+from .context import Facts, LintContext, placeholder
+from .filetype import FileType
+from .links import same_tree
+from .source import SourceFile
+
+# What Go's yaml.v3 (compose-go's reader, YAML 1.2) resolves a plain scalar to other than a
+# string; PyYAML's YAML 1.1 also reads yes/no/on/off and 1:20 as non-strings.
+_YAML12_NOT_STRING = re.compile(
+    r"|~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+    r"|[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Stack files: `docker stack deploy` reads Compose v3 and has no `runtime` key.
+_STACK_NAMES = ("*stack*.yml", "*stack*.yaml")
+
+
+def _load(source: SourceFile) -> list[Node]:
+    return parse_yaml(source.text)
+
+
+def _collect(docs: list[Node], source: SourceFile, facts: Facts) -> None:
+    """Compose files hold no facts other files need."""
+
+
+# --------------------------------------------------------------------------- interpolation
+
+_VAR = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_OPERATOR = re.compile(r":?[-+?]")
+_MAX_OUTCOMES = 64  # values are combined per variable; a pathological string stops here
+
+# One piece of an interpolated value: literal text with the offset in the scalar's value
+# it was copied from, or None for a variable's value, which cannot be known here.
+Piece = tuple[str, int] | None
+Outcome = tuple[Piece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A ``${`` compose-go cannot read ("invalid interpolation format"), at ``offset``."""
+
+    offset: int
+
+
+class _Stop(Exception):
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+def interpolations(value: str) -> list[Outcome] | Malformed:
+    """Every value Compose can make of ``value``, as pieces, or where it refuses it."""
+    try:
+        return _interpolate(value, 0, len(value))
+    except _Stop as stop:
+        return Malformed(stop.offset)
+
+
+def _interpolate(s: str, start: int, end: int) -> list[Outcome]:
+    outcomes: list[Outcome] = [()]
+    run = i = start  # run: where the current stretch of literal text began
+    while (dollar := s.find("$", i, end)) >= 0:
+        step = _substitution(s, dollar, end)
+        if step is None:
+            i = dollar + 1  # a '$' that starts nothing is literal text
+            continue
+        alternatives, i = step
+        if run < dollar:
+            outcomes = _product(outcomes, [((s[run:dollar], run),)])
+        outcomes = _product(outcomes, alternatives)
+        run = i
+    if run < end:
+        outcomes = _product(outcomes, [((s[run:end], run),)])
+    return outcomes
+
+
+def _product(outcomes: list[Outcome], alternatives: list[Outcome]) -> list[Outcome]:
+    return [a + b for a in outcomes for b in alternatives][:_MAX_OUTCOMES]
+
+
+def _substitution(s: str, dollar: int, end: int) -> tuple[list[Outcome], int] | None:
+    """What the ``$`` at ``dollar`` stands for, and the offset after it; None for a
+    literal ``$``."""
+    after = dollar + 1
+    if after < end and s[after] == "$":  # $$ is a literal $
+        return [(("$", after),)], after + 1
+    named = _VAR.match(s, after, end)
+    if named:  # $VAR
+        return [(None,)], named.end()
+    if after >= end or s[after] != "{":
+        return None
+    name = _VAR.match(s, dollar + 2, end)
+    if name is None:
+        raise _Stop(dollar)
+    if name.end() < end and s[name.end()] == "}":  # ${VAR}
+        return [(None,)], name.end() + 1
+    operator = _OPERATOR.match(s, name.end(), end)
+    if operator is None:
+        raise _Stop(dollar)
+    # compose-go's pattern ends at the last '}' of the line ((.*) is greedy, '.' stops at
+    # a line break), then cuts at the first '}' that balances the braces opened so far.
+    line_end = s.find("\n", operator.end(), end)
+    last = s.rfind("}", operator.end(), end if line_end < 0 else line_end)
+    if last < 0:
+        raise _Stop(dollar)
+    close = _closing_brace(s, dollar, last + 1)
+    if close < 0:
+        close = last
+    inner = _interpolate(s, operator.end(), close)
+    op = operator.group()
+    if op in (":-", "-"):
+        return inner, close + 1  # the default; the variable's own value is not known here
+    if op in (":+", "+"):
+        return [*inner, ()], close + 1  # the alternative when set, else the empty value
+    return [(None,)], close + 1  # ${VAR?error}: the variable's value, or Compose stops
+
+
+def _closing_brace(s: str, start: int, end: int) -> int:
+    """compose-go's getFirstBraceClosingIndex on ``s[start:end]``, as an offset in ``s``."""
+    depth = 0
+    i = start
+    while i < end:
+        if s[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        if s[i] == "{":
+            depth += 1
+            i += 1
+        i += 1
+    return -1
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@dataclass
+class _Use:
+    """One place `runtime` is written, and the services that take it from there."""
+
+    key: Scalar
+    value: Node
+    services: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return f"services.{self.services[0]}.runtime"
+
+    @property
+    def what(self) -> str:
+        if len(self.services) == 1:
+            return self.path
+        shown = self.services if len(self.services) <= 5 else self.services[:4]
+        rest = len(self.services) - len(shown)
+        names = ", ".join(shown[:-1]) + " and " + shown[-1] if rest == 0 else ", ".join(shown)
+        more = f" and {rest} more" if rest else ""
+        return f"runtime shared by services {names}{more}"
+
+
+def _uses(docs: list[Node], source: SourceFile, ctx: LintContext) -> list[_Use]:
+    """Every distinct `runtime` setting: a setting merged into several services from an
+    anchor is one setting, written once."""
+    uses: dict[tuple[Span, Span], _Use] = {}
+    for doc in docs:
+        services = doc.get("services") if isinstance(doc, Mapping) else None
+        if services is None or _is_null(services):
+            continue
+        if not isinstance(services, Mapping):
+            ctx.report(
+                source,
+                services.span,
+                "SP302",
+                f"services must be a mapping, not {_kind(services)}: Compose refuses the file",
+            )
+            continue
+        for name, service in services.pairs():
+            if not isinstance(service, Mapping):
+                continue
+            key, value = service.key("runtime"), service.get("runtime")
+            if key is None or value is None:
+                continue
+            use = uses.setdefault((key.span, value.span), _Use(key, value))
+            use.services.append(_key_text(name, source))
+    return list(uses.values())
+
+
+def _check(docs: list[Node], source: SourceFile, ctx: LintContext) -> None:
+    stack = _stack_file(source.path, docs)
+    for use in _uses(docs, source, ctx):
+        if stack is not None:
+            ctx.report(
+                source,
+                use.key.span,
+                "SP303",
+                f'`docker stack deploy` rejects `runtime` ("services.{use.services[0]} Additional '
+                f'property runtime is not allowed") and this looks like a stack file ({stack}); '
+                "only `docker compose` honours it",
+            )
+        _check_value(use, source, ctx)
+
+
+def _check_value(use: _Use, source: SourceFile, ctx: LintContext) -> None:
+    node = use.value
+    if isinstance(node, Scalar) and node.kind == "!reset":
+        return  # an override file removing the setting
+    text = _string(node, source)
+    if text is None:
+        # An empty value has an empty span: point at its key instead.
+        empty = (node.span.line, node.span.column) == (node.span.end_line, node.span.end_column)
+        ctx.report(
+            source,
+            use.key.span if empty else node.span,
+            "SP302",
+            f"{use.path} must be a string, not {_kind(node)}: Compose refuses the file; write "
+            "one runtime name",
+        )
+        return
+    assert isinstance(node, Scalar)
+    outcomes = interpolations(text)
+    if isinstance(outcomes, Malformed):
+        start = _column_of(node, source, outcomes.offset, 2)
+        ctx.report(
+            source,
+            start or node.span,
+            "SP304",
+            f"invalid interpolation format for {use.path}: {text!r}; Compose refuses the file "
+            '("You may need to escape any $ with another $")',
+        )
+        return
+    seen: set[tuple[str, Span]] = set()
+    unresolved = False
+    for outcome in outcomes:
+        if None in outcome:
+            unresolved = True
+            continue
+        name = "".join(piece[0] for piece in outcome if piece is not None)
+        span = node.span
+        # A default or an alternative is pointed at exactly where the scalar allows it.
+        piece = outcome[0] if len(outcome) == 1 else None
+        if piece is not None and len(name) < len(text):
+            span = _column_of(node, source, piece[1], len(name)) or node.span
+        if (name, span) not in seen:
+            seen.add((name, span))
+            _check_name(name, span, use, source, ctx)
+    if unresolved:
+        ctx.check_name(source, node.span, text, "request", use.what)
+
+
+def _check_name(name: str, span: Span, use: _Use, source: SourceFile, ctx: LintContext) -> None:
+    if name == "":
+        return  # Docker's default runtime
+    marker = placeholder(name)
+    # A '$' left after interpolation is literal ($$): Docker gets it as it is.
+    if marker is not None and not marker.startswith("$"):
+        ctx.check_name(source, span, name, "request", use.what)
+        return
+    # D2: stock and configured names are taken as they are.
+    if name in stock_runtimes(ctx.docker, ctx.platform) or name in ctx.facts.docker_runtimes:
+        return
+    # A name Docker could only take as a configured runtime: no '.' (or, before Docker 23,
+    # any name) and no '/'.  Everything else is for the policy, which knows why D1 refuses.
+    if "/" in name or ("." in name and docker_major(ctx.docker) >= 23):
+        ctx.check_name(source, span, name, "request", use.what)
+        return
+    _unconfigured(name, span, use, source, ctx)
+
+
+def _unconfigured(name: str, span: Span, use: _Use, source: SourceFile, ctx: LintContext) -> None:
+    """SP301: a name Docker takes only when daemon.json configures it."""
+    refused = unknown_runtime_message(name, ctx.docker)
+    shims = docker_major(ctx.docker) >= 23  # D1: before 23 no unconfigured name passes
+    shim = _shim_named(name) if shims else None
+    hint = (
+        f'; "{shim[1]}" needs no configuration where the {shim[0]} shim is installed'
+        if shim
+        else ""
+    )
+    # Only a daemon.json in the same tree is taken to configure the daemon this file runs on.
+    beside = [path for path in ctx.facts.daemon_json if same_tree(path, source.path)]
+    if beside:
+        shown = ", ".join(beside[:3]) + (f" and {len(beside) - 3} more" if len(beside) > 3 else "")
+        message = (
+            f'{use.what} {name!r} is not configured in {shown}: Docker refuses it ("{refused}"); '
+            f'define it under "runtimes" there{hint}'
+        )
+        ctx.report(source, span, "SP301", message, severity="error")
+        return
+    kind = "neither a stock runtime nor a shim name" if shims else "not a stock runtime"
+    message = (
+        f"{use.what} {name!r} is {kind}: Docker {ctx.docker} accepts it only if the host's "
+        'daemon.json defines it under "runtimes", and no daemon.json is linted beside this file '
+        f'(otherwise Docker refuses it: "{refused}"){hint}'
+    )
+    ctx.report(source, span, "SP301", message, severity="warning")
+
+
+def _shim_named(name: str) -> tuple[str, str] | None:
+    """(title, documented runtime name) of a well-known shim called ``name`` (runsc, kata)."""
+    for shim in SHIMS:
+        for documented in shim.names:
+            pieces = documented.split(".")
+            if len(pieces) >= 2 and pieces[-2] == name and not any(c in documented for c in "*?["):
+                return shim.title, documented
+    return None
+
+
+def _stack_file(path: str, docs: list[Node]) -> str | None:
+    """Why this looks like a file for `docker stack deploy`, or None.  Deliberately narrow:
+    a name that says so, or Compose v3 with swarm placement constraints."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if any(fnmatchcase(base.lower(), p) for p in _STACK_NAMES):
+        return f"its name is {base}"
+    for doc in docs:
+        if not isinstance(doc, Mapping):
+            continue
+        version, services = doc.get("version"), doc.get("services")
+        if not (isinstance(version, Scalar) and str(version.value).startswith("3")):
+            continue
+        if not isinstance(services, Mapping):
+            continue
+        for _, service in services.pairs():
+            deploy = service.get("deploy") if isinstance(service, Mapping) else None
+            if isinstance(deploy, Mapping) and deploy.get("placement") is not None:
+                return f"version {version.value} with deploy.placement, which only swarm honours"
+    return None
+
+
+def _string(node: Node, source: SourceFile) -> str | None:
+    """The string Compose sees, or None when the value is not one.  compose-go reads YAML
+    1.2, where ``yes`` or ``1:20`` are strings; the tree resolves plain scalars the YAML 1.1
+    way, so such a scalar is read back from the source."""
+    if not isinstance(node, Scalar):
+        return None
+    if isinstance(node.value, str):
+        return node.value
+    text = _source_text(node, source)
+    # Only an untagged plain scalar is read back: quoted, tagged or anchored ones are not
+    # re-resolved by yaml.v3 either.
+    if text is None or text.startswith(("'", '"', "!", "&")) or _YAML12_NOT_STRING.fullmatch(text):
+        return None
+    return text
+
+
+def _key_text(key: Scalar, source: SourceFile) -> str:
+    """A mapping key as written (YAML 1.1 reads ``true:`` as a boolean)."""
+    if isinstance(key.value, str):
+        return key.value
+    text = _source_text(key, source)
+    return str(key.value) if text is None else text
+
+
+def _source_text(node: Scalar, source: SourceFile) -> str | None:
+    span = node.span
+    if span.line != span.end_line:
+        return None
+    return source.line_text(span.line)[span.column - 1 : span.end_column - 1]
+
+
+def _column_of(node: Scalar, source: SourceFile, offset: int, length: int) -> Span | None:
+    """Where characters ``offset``.. of the scalar's value are in the file, when the scalar
+    is written on one line without escapes (plain, or quoted without escape sequences)."""
+    text = _source_text(node, source)
+    value = node.value
+    if text is None or not isinstance(value, str):
+        return None
+    if text == value:
+        base = node.span.column
+    elif len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[1:-1] == value:
+        base = node.span.column + 1
+    else:
+        return None
+    return Span(node.span.line, base + offset, node.span.line, base + offset + length)
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.value is None
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, Sequence):
+        return "a list"
+    value = node.value
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, (int, float)) else f"a value tagged {node.kind}"
+
+
+TYPE = FileType("compose", "Compose file", _load, _collect, _check)

@@ -1,0 +1,117 @@
+"""What a check needs while it runs: the policy, the versions, cross-file facts, and a
+place to put findings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..syntax import Span
+from .finding import Finding, Location
+from .rulebook import default_severity
+from .source import SourceFile
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+    from .links import ClassDef, ContainerdConfig, Workload
+
+# Values a template engine or CI system fills in later (SPEC §2 "Real-world shapes"):
+# ${VAR}, ${{ inputs.x }}, {{ .x }}, $VAR, <PLACEHOLDER>, FILLED_BY_OPERATOR-style markers.
+_PLACEHOLDER = re.compile(
+    r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>"
+)
+
+
+def placeholder(value: str) -> str | None:
+    """The first template placeholder in ``value``, if it has one."""
+    m = _PLACEHOLDER.search(value)
+    return m.group() if m else None
+
+
+@dataclass
+class Facts:
+    """What one run learns across files (SPEC D2, K3, K4): filled before any check runs."""
+
+    daemon_json: list[str] = field(default_factory=list)
+    docker_runtimes: dict[str, Location] = field(default_factory=dict)
+    runtime_classes: dict[str, tuple[Location, str | None]] = field(default_factory=dict)
+    containerd_configs: list[str] = field(default_factory=list)
+    containerd_handlers: dict[str, tuple[Location, str | None]] = field(default_factory=dict)
+    # The ends of the links lint/links.py follows (K2-K4, C5), each with where it is written.
+    containerd: list[ContainerdConfig] = field(default_factory=list)
+    classes: list[ClassDef] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+
+
+@dataclass
+class LintContext:
+    policy: Policy
+    facts: Facts
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def docker(self) -> str:
+        return self.policy.docker
+
+    @property
+    def containerd(self) -> str:
+        return self.policy.containerd
+
+    @property
+    def platform(self) -> str:
+        return self.policy.platform
+
+    def report(
+        self,
+        source: SourceFile,
+        span: Span,
+        rule: str,
+        message: str,
+        *,
+        severity: str | None = None,
+        related: tuple[Location, ...] = (),
+    ) -> None:
+        self.findings.append(
+            Finding(
+                source.path,
+                span.line,
+                span.column,
+                span.end_line,
+                span.end_column,
+                rule,
+                severity or default_severity(rule),
+                message,
+                related,
+            )
+        )
+
+    def check_name(
+        self, source: SourceFile, span: Span, name: str, context: str, what: str
+    ) -> None:
+        """Apply the policy to one runtime name found in a file (``what`` says where it was)."""
+        marker = placeholder(name)
+        if marker is not None:
+            self.report(
+                source,
+                span,
+                "SP003",
+                f"{what} {name!r} is filled in later ({marker}); "
+                "its final value cannot be checked here",
+            )
+            return
+        decision = self.policy.decide(name, context=context)
+        if decision.action == "allow":
+            return
+        severity = "warning" if decision.action == "warn" else None
+        if severity is None:
+            severity = (
+                default_severity(decision.rule) if decision.rule.startswith("SP") else "error"
+            )
+        self.report(
+            source, span, decision.rule, f"{what} {name!r}: {decision.reason}", severity=severity
+        )
+
+
+def location(source: SourceFile, span: Span, message: str = "") -> Location:
+    return Location(source.path, span.line, span.column, span.end_line, span.end_column, message)

@@ -1,0 +1,77 @@
+"""A runtime name chosen per container for Docker (``docker run --runtime``, Compose's
+``runtime``; SPEC D4), judged the way dockerd judges it.
+
+Stock and configured names are taken as they are (D2: any ``runtimes`` key of a linted
+daemon.json).  A name Docker could only take as a configured runtime (no ``.``, or any
+name before Docker 23, and no ``/``) works exactly when the daemon's daemon.json defines
+it; every other name is one dockerd may pass to containerd, judged by the policy in
+``request`` context (which knows why D1 refuses a path or a leading dot).
+"""
+
+from __future__ import annotations
+
+from ..catalog import SHIMS
+from ..docker import stock_runtimes, unknown_runtime_message
+from ..syntax import Span
+from ..versions import docker_major
+from .context import LintContext, placeholder
+from .finding import Location
+from .links import same_tree
+from .source import SourceFile
+
+
+def check_docker_runtime(
+    ctx: LintContext, source: SourceFile, span: Span, name: str, what: str, rule: str
+) -> None:
+    """Report ``name`` as Docker sees it; ``rule`` is the id for a name only a daemon.json
+    ``runtimes`` entry could define: an error when a daemon.json linted beside the file
+    lacks it, a warning when none is linted (the host may well define it)."""
+    if name == "":
+        return  # the daemon's default runtime
+    if placeholder(name) is not None:
+        ctx.check_name(source, span, name, "request", what)
+        return
+    if name in stock_runtimes(ctx.docker, ctx.platform) or name in ctx.facts.docker_runtimes:
+        return
+    if "/" in name or ("." in name and docker_major(ctx.docker) >= 23):
+        ctx.check_name(source, span, name, "request", what)
+        return
+    refused = unknown_runtime_message(name, ctx.docker)
+    shim = shim_named(name)
+    hint = (
+        f'; "{shim[1]}" needs no configuration where the {shim[0]} shim is installed'
+        if shim
+        else ""
+    )
+    beside = [path for path in ctx.facts.daemon_json if same_tree(path, source.path)]
+    if beside:
+        shown = ", ".join(beside[:3]) + (f" and {len(beside) - 3} more" if len(beside) > 3 else "")
+        ctx.report(
+            source,
+            span,
+            rule,
+            f'{what} {name!r} is not configured in {shown}: Docker refuses it ("{refused}"); '
+            f'define it under "runtimes" there{hint}',
+            severity="error",
+            related=tuple(Location(path, 1, 1, 1, 1, "daemon.json") for path in beside),
+        )
+        return
+    ctx.report(
+        source,
+        span,
+        rule,
+        f"{what} {name!r} is neither a stock runtime nor a shim name: Docker accepts it only "
+        'if the host\'s daemon.json defines it under "runtimes", and no daemon.json is linted '
+        f'beside this file (otherwise Docker refuses it: "{refused}"){hint}',
+        severity="warning",
+    )
+
+
+def shim_named(name: str) -> tuple[str, str] | None:
+    """(title, documented runtime name) of a well-known shim called ``name`` (runsc, kata)."""
+    for shim in SHIMS:
+        for documented in shim.names:
+            pieces = documented.split(".")
+            if len(pieces) >= 2 and pieces[-2] == name and not any(c in documented for c in "*?["):
+                return shim.title, documented
+    return None

@@ -1,0 +1,281 @@
+"""Running the linter: walk, read, parse once, collect cross-file facts, check, filter."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from ..syntax import Span, SyntaxProblem
+from .context import Facts, LintContext
+from .filetype import FileType, may_have_type, type_by_content, type_by_name
+from .finding import Finding
+from .source import DEFAULT_MAX_BYTES, ReadProblem, SourceFile, decode, read_text
+from .suppress import apply_suppressions
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+# Directories never walked into: version control, dependencies, vendored trees, caches.
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "vendor",
+        "third_party",
+        ".venv",
+        "venv",
+        ".tox",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".terraform",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    exclude: tuple[str, ...] = ()
+    file_type: str | None = None  # --type: force one type for every file
+    inline_ignores: bool = True
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class LintResult:
+    files_checked: int
+    findings: tuple[Finding, ...]
+
+
+@dataclass
+class _Loaded:
+    source: SourceFile
+    kind: FileType
+    doc: Any = None
+    problem: Finding | None = None
+    extra: list[Finding] = field(default_factory=list)
+
+
+def file_types() -> dict[str, FileType]:
+    from . import compose, containerd, daemon_json, kubernetes, shell, workflow
+
+    return {
+        t.name: t
+        for t in (
+            daemon_json.TYPE,
+            compose.TYPE,
+            containerd.TYPE,
+            kubernetes.TYPE,
+            shell.TYPE,
+            workflow.TYPE,
+        )
+    }
+
+
+def _excluded(path: str, patterns: Sequence[str]) -> bool:
+    p = path.replace("\\", "/").removeprefix("./")
+    base = p.rsplit("/", 1)[-1]
+    return any(
+        fnmatchcase(p, g) or fnmatchcase(base, g) or fnmatchcase(p, g.rstrip("/") + "/*")
+        for g in patterns
+    )
+
+
+def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """(path, named) for every candidate file; ``named`` when given on the command line.
+    Symbolic links to directories are not followed (no loops); only names are listed here."""
+    for top in paths:
+        if os.path.isdir(top):
+            stack = [top]
+            while stack:
+                d = stack.pop()
+                try:
+                    entries = sorted(os.scandir(d), key=lambda e: e.name)
+                except OSError:
+                    continue
+                subdirs = []
+                for e in entries:
+                    rel = _display(e.path)
+                    if _excluded(rel, exclude):
+                        continue
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            if e.name not in SKIP_DIRS:
+                                subdirs.append(e.path)
+                        elif e.is_file(follow_symlinks=False):
+                            yield e.path, False
+                    except OSError:
+                        continue
+                stack.extend(reversed(subdirs))
+        elif not _excluded(_display(top), exclude):
+            yield top, True
+
+
+def _display(path: str) -> str:
+    p = path.replace(os.sep, "/")
+    return p[2:] if p.startswith("./") else p
+
+
+def lint_paths(
+    paths: Sequence[str], policy: Policy, options: LintOptions = LintOptions()
+) -> LintResult:
+    types = file_types()
+    exclude = tuple(options.exclude) + tuple(policy.exclude)
+    loaded: list[_Loaded] = []
+    for path, named in walk(paths or ["."], exclude):
+        item = _load_path(path, named, types, options)
+        if item is not None:
+            loaded.append(item)
+    return _run(loaded, policy, options)
+
+
+def lint_text(
+    text: str, filename: str, policy: Policy, options: LintOptions = LintOptions()
+) -> LintResult:
+    """Lint one document given as text (stdin, tests, the library)."""
+    types = file_types()
+    kind = options.file_type or type_by_name(filename) or type_by_content(filename, text)
+    if kind is None:
+        return LintResult(0, ())
+    item = _parse(SourceFile.of(_display(filename), text, kind), types[kind])
+    return _run([item], policy, options)
+
+
+def lint_bytes(
+    data: bytes, filename: str, policy: Policy, options: LintOptions = LintOptions()
+) -> LintResult:
+    try:
+        text = decode(data)
+    except ReadProblem as e:
+        kind = options.file_type or type_by_name(filename) or "unknown"
+        f = Finding(
+            _display(filename), e.line, e.column, e.line, e.column, "SP001", "error", e.message
+        )
+        return LintResult(1, (f,)) if kind else LintResult(0, ())
+    return lint_text(text, filename, policy, options)
+
+
+def _load_path(
+    path: str, named: bool, types: dict[str, FileType], options: LintOptions
+) -> _Loaded | None:
+    shown = _display(path)
+    kind = options.file_type or type_by_name(path)
+    if kind is None and not (named or may_have_type(path)):
+        return None
+    try:
+        text = read_text(path, options.max_bytes)
+    except ReadProblem as e:
+        if kind is None and not named:
+            return None
+        source = SourceFile.of(shown, "", kind or "unknown")
+        return _Loaded(
+            source,
+            types.get(kind or "", _UNKNOWN),
+            problem=Finding(shown, e.line, e.column, e.line, e.column, "SP001", "error", e.message),
+        )
+    if kind is None:
+        kind = type_by_content(path, text)
+        if kind is None:
+            return None
+    return _parse(SourceFile.of(shown, text, kind), types[kind])
+
+
+def _parse(source: SourceFile, kind: FileType) -> _Loaded:
+    try:
+        return _Loaded(source, kind, kind.load(source))
+    except SyntaxProblem as e:
+        f = Finding(
+            source.path,
+            e.line,
+            e.column,
+            e.line,
+            e.column,
+            "SP001",
+            "error",
+            f"cannot parse {kind.description}: {e.message}",
+        )
+        return _Loaded(source, kind, problem=f)
+    except RecursionError:
+        f = Finding(
+            source.path,
+            1,
+            1,
+            1,
+            1,
+            "SP001",
+            "error",
+            f"cannot parse {kind.description}: nesting too deep",
+        )
+        return _Loaded(source, kind, problem=f)
+
+
+def _run(loaded: list[_Loaded], policy: Policy, options: LintOptions) -> LintResult:
+    facts = Facts()
+    for item in loaded:
+        if item.problem is None:
+            item.kind.collect(item.doc, item.source, facts)
+    findings: list[Finding] = []
+    for item in loaded:
+        if item.problem is not None:
+            findings.append(item.problem)
+            continue
+        ctx = LintContext(policy, facts)
+        item.kind.check(item.doc, item.source, ctx)
+        found = ctx.findings
+        if options.inline_ignores:
+            found, problems = apply_suppressions(item.source, item.kind.comment, found)
+            for span, rule, message in problems:
+                ctx.findings = []
+                ctx.report(item.source, span, rule, message)
+                found.extend(ctx.findings)
+        findings.extend(found)
+    findings = _policy_filters(findings, policy)
+    findings.sort()
+    return LintResult(len(loaded), tuple(findings))
+
+
+def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
+    """Per-rule severities and per-path ignores from the policy file."""
+    out = []
+    for f in findings:
+        if any(f.rule in ig.rules and _excluded(f.path, ig.paths) for ig in policy.ignore):
+            continue
+        severity = policy.severity.get(f.rule)
+        if severity == "off":
+            continue
+        if severity is not None and severity != f.severity:
+            f = Finding(
+                f.path,
+                f.line,
+                f.column,
+                f.end_line,
+                f.end_column,
+                f.rule,
+                severity,
+                f.message,
+                f.related,
+            )
+        out.append(f)
+    return out
+
+
+def _no_load(source: SourceFile) -> None:
+    return None
+
+
+def _no_collect(doc: object, source: SourceFile, facts: Facts) -> None:
+    return None
+
+
+def _no_check(doc: object, source: SourceFile, ctx: LintContext) -> None:
+    return None
+
+
+_UNKNOWN = FileType("unknown", "file", _no_load, _no_collect, _no_check, None)
+_ = Span  # re-exported for checks that build spans

@@ -1,0 +1,76 @@
+"""File types the linter reads, and how a file's type is told from its name and content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .context import Facts, LintContext
+from .source import SourceFile
+
+
+@dataclass(frozen=True, slots=True)
+class FileType:
+    """One file type: ``load`` parses (raising ``SyntaxProblem``), ``collect`` records
+    cross-file facts, ``check`` reports findings.  ``comment`` starts an inline comment
+    (``None`` where the syntax has none: JSON)."""
+
+    name: str
+    description: str
+    load: Callable[[SourceFile], Any]
+    collect: Callable[[Any, SourceFile, Facts], None]
+    check: Callable[[Any, SourceFile, LintContext], None]
+    comment: str | None = "#"
+
+
+# Name patterns (on the file's base name) that decide a type without reading the file.
+COMPOSE_NAMES = (
+    "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+    "compose.*.yaml", "compose.*.yml", "docker-compose.*.yaml", "docker-compose.*.yml",
+)
+_SHEBANG = re.compile(
+    r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|k|z|)sh\b"
+)
+_COMPOSE_CONTENT = re.compile(r"^services[ \t]*:", re.MULTILINE)
+_K8S_CONTENT = re.compile(r"^kind[ \t]*:", re.MULTILINE)
+_K8S_API = re.compile(r"^apiVersion[ \t]*:", re.MULTILINE)
+_CONTAINERD_CONTENT = re.compile(r"^[ \t]*\[+[ \t]*plugins\b|io\.containerd\.", re.MULTILINE)
+
+
+def type_by_name(path: str) -> str | None:
+    """A type decided by the path alone, or None when the content must decide."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if base == "daemon.json":
+        return "daemon.json"
+    if any(fnmatchcase(base, p) for p in COMPOSE_NAMES):
+        return "compose"
+    if "/.github/workflows/" in "/" + path.replace("\\", "/") and base.endswith((".yml", ".yaml")):
+        return "workflow"
+    if base.endswith((".sh", ".bash")):
+        return "shell"
+    return None
+
+
+def may_have_type(path: str) -> bool:
+    """Whether a walked file is worth reading to look at its content."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.endswith((".yaml", ".yml", ".toml")) or "." not in base
+
+
+def type_by_content(path: str, text: str) -> str | None:
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    head = text[:4096]
+    if base.endswith(".toml"):
+        return "containerd" if _CONTAINERD_CONTENT.search(text) else None
+    if base.endswith((".yaml", ".yml")):
+        if _K8S_CONTENT.search(text) and _K8S_API.search(text):
+            return "kubernetes"
+        if _COMPOSE_CONTENT.search(text):
+            return "compose"
+        return None
+    if _SHEBANG.match(head):
+        return "shell"
+    return None

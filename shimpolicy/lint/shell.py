@@ -1,0 +1,88 @@
+"""Shell scripts (``*.sh``, ``*.bash`` and shebang scripts): every ``--runtime`` given to
+``docker``, ``nerdctl`` or ``ctr`` (SPEC D4), a name chosen per container.
+
+How each tool reads the value decides what is checked:
+
+- ``docker run|create --runtime``: a configured or stock runtime, else a name dockerd may
+  pass to containerd (D1, D2; lint/docker_names.py);
+- ``nerdctl run|create --runtime``: a name starting ``io.containerd.`` (or runj's
+  ``wtf.sbk.runj.v1``) is a shim; anything else is first looked up on ``PATH`` as a
+  runc-compatible binary (``--runtime crun``) and only passed to containerd when no such
+  binary exists, so a bare word is not judged as a shim name, and a path is judged as a
+  runc binary;
+- ``ctr run --runtime``: containerd's own resolution (C2), paths included.
+
+Every shim name goes through the policy in ``request`` context.  A value the shell
+computes (``$RT``, ``$(…)``) is reported as unresolvable (SP003).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..syntax import Span
+from ..syntax.shell import RuntimeFlag, find_runtime_flags
+from .containerd import check_runc_binary
+from .context import Facts, LintContext, placeholder
+from .docker_names import check_docker_runtime
+from .filetype import FileType
+from .source import SourceFile
+
+# nerdctl (pkg/cmd/container/run_runtime.go): names it hands to containerd as shims.
+NERDCTL_SHIM_PREFIX = "io.containerd."
+NERDCTL_SHIMS = frozenset({"wtf.sbk.runj.v1"})
+
+
+def load(source: SourceFile) -> str:
+    return source.text
+
+
+def collect(doc: str, source: SourceFile, facts: Facts) -> None:
+    return None
+
+
+def check(doc: str, source: SourceFile, ctx: LintContext) -> None:
+    check_flags(ctx, source, ((flag, flag.span) for flag in find_runtime_flags(doc)))
+
+
+def check_flags(
+    ctx: LintContext, source: SourceFile, flags: Iterable[tuple[RuntimeFlag, Span]]
+) -> None:
+    """Judge each ``--runtime`` value; its span is given apart, for text cut from a file."""
+    for flag, span in flags:
+        check_flag(ctx, source, flag, span)
+
+
+def check_flag(ctx: LintContext, source: SourceFile, flag: RuntimeFlag, span: Span) -> None:
+    what = f"`{flag.command} --runtime`"
+    value = flag.value
+    if not flag.literal:
+        marker = placeholder(value) or value
+        ctx.report(
+            source,
+            span,
+            "SP003",
+            f"{what} {value!r} is filled in later ({marker}); its final value cannot be "
+            "checked here",
+        )
+    elif flag.tool == "docker":
+        check_docker_runtime(ctx, source, span, value, what, "SP601")
+    elif flag.tool == "nerdctl":
+        _check_nerdctl(ctx, source, span, value, what)
+    else:
+        ctx.check_name(source, span, value, "request", what)
+
+
+def _check_nerdctl(ctx: LintContext, source: SourceFile, span: Span, value: str, what: str) -> None:
+    if value == "":
+        return  # nerdctl's default, io.containerd.runc.v2
+    if value.startswith(NERDCTL_SHIM_PREFIX) or value in NERDCTL_SHIMS:
+        ctx.check_name(source, span, value, "request", what)
+    elif "/" in value:
+        check_runc_binary(ctx, source, span, value, what)
+    elif "." in value:
+        # No binary of that name on PATH, in all likelihood: containerd gets it verbatim.
+        ctx.check_name(source, span, value, "request", what)
+
+
+TYPE = FileType("shell", "shell script", load, collect, check)

@@ -1,0 +1,84 @@
+"""Reading files safely: regular files only, bounded size, strict UTF-8."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+from ..syntax import Span
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str  # as shown in reports (relative to where the run started, POSIX separators)
+    text: str  # decoded, without a leading BOM
+    type: str
+    lines: tuple[str, ...] = field(default=(), compare=False)
+
+    @staticmethod
+    def of(path: str, text: str, type_: str) -> SourceFile:
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        return SourceFile(path, text, type_, tuple(text.splitlines()))
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def whole(self) -> Span:
+        return Span(1, 1, 1, 1)
+
+
+class ReadProblem(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The file's text, or ``ReadProblem``.  Never opens anything but a regular file, so a
+    FIFO or a device can never block or be read."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ReadProblem(f"cannot read file: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ReadProblem("not a regular file; not read")
+    if st.st_size > max_bytes:
+        raise ReadProblem(
+            f"file is {st.st_size} bytes, larger than the {max_bytes}-byte limit; not read"
+        )
+    try:
+        # O_NONBLOCK: should the file have been swapped for a FIFO since stat, never wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            while size <= max_bytes:
+                data = os.read(fd, 1 << 20)
+                if not data:
+                    break
+                chunks.append(data)
+                size += len(data)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise ReadProblem(f"cannot read file: {e.strerror or e}") from None
+    raw = b"".join(chunks)
+    if len(raw) > max_bytes:
+        raise ReadProblem(f"file is larger than the {max_bytes}-byte limit; not read")
+    return decode(raw)
+
+
+def decode(raw: bytes) -> str:
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise ReadProblem("file contains NUL bytes (binary data); not read", line)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ReadProblem(f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})", line, column) from None

@@ -1,0 +1,195 @@
+"""``Policy``: an ordered list of rules deciding allow / warn / deny for runtime names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+from ..docker import docker_permits
+from ..name import RuntimeName, parse
+from ..versions import containerd_series, docker_major, platform_name
+from .building import Parts, build, default_parts, for_platform
+from .model import CONTEXTS, Decision, PathIgnore, Rule, Settings, fill
+from .reading import Document, find_policy, plain, read_policy_file
+
+# Decisions are remembered per (name, context); when full the cache is dropped wholesale,
+# which bounds memory without the bookkeeping of an LRU on the hot path.
+CACHE_SIZE = 65_536
+
+
+class Policy:
+    """An immutable, thread-safe policy.  Build one with ``default``, ``load``,
+    ``from_dict`` or ``discover``.
+
+    ``decide`` never raises for a ``str`` name and does no I/O.  Decisions are cached in a
+    plain dict: a lookup or an insertion is atomic, and two threads deciding the same new
+    name compute equal decisions, so no lock is needed.
+    """
+
+    __slots__ = (
+        "_by_id",
+        "_cache",
+        "_settings",
+        "containerd",
+        "default_action",
+        "default_origin",
+        "docker",
+        "exclude",
+        "ignore",
+        "platform",
+        "rules",
+        "severity",
+        "source",
+    )
+
+    containerd: str
+    docker: str
+    platform: str
+    default_action: str
+    default_origin: str  # where the default action was written
+    rules: tuple[Rule, ...]  # effective: the file's rules, then those it extends
+    source: str  # the policy file's path, or "default policy"
+    severity: Mapping[str, str]  # lint rule id -> error | warning | info | off
+    exclude: tuple[str, ...]  # path globs the linter skips
+    ignore: tuple[PathIgnore, ...]  # lint rules not reported for some paths
+    _settings: Settings
+    _by_id: dict[str, Rule]
+    _cache: dict[tuple[str, str], Decision]
+
+    def __init__(self, parts: Parts) -> None:
+        init = object.__setattr__
+        init(self, "containerd", parts.containerd)
+        init(self, "docker", parts.docker)
+        init(self, "platform", parts.platform)
+        init(self, "default_action", parts.default_action)
+        init(self, "default_origin", parts.default_origin)
+        init(self, "rules", parts.rules)
+        init(self, "source", parts.source)
+        init(self, "severity", MappingProxyType(dict(parts.severity)))
+        init(self, "exclude", parts.exclude)
+        init(self, "ignore", parts.ignore)
+        init(self, "_settings", Settings(parts.containerd, parts.docker, parts.platform))
+        init(self, "_by_id", {r.id: r for r in parts.rules})
+        init(self, "_cache", {})
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"Policy is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"Policy is immutable: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"<Policy from {self.source}: {len(self.rules)} rules, default {self.default_action}>"
+        )
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The embedded default policy (SPEC §5.3)."""
+        return _default_policy()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Policy:
+        """A policy file: YAML, or ``[tool.shimpolicy]`` of a ``*.toml`` file."""
+        return cls(build(read_policy_file(path)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, origin: str = "<dict>") -> Policy:
+        """A policy given as data (a policy file's content); ``origin`` names it in messages."""
+        return cls(build(Document(plain(data), origin)))
+
+    @classmethod
+    def discover(cls, start: str | os.PathLike[str] = ".") -> Policy:
+        """The policy for ``start``: the nearest ``.shimpolicy.yaml`` (or ``.yml``) in it or a
+        parent up to the repository root (the first directory holding ``.git``), else the
+        nearest ``pyproject.toml`` there with a ``[tool.shimpolicy]`` table, else the default.
+        """
+        doc = find_policy(start)
+        return cls.default() if doc is None else cls(build(doc))
+
+    def with_settings(
+        self,
+        *,
+        containerd: str | None = None,
+        docker: str | None = None,
+        platform: str | None = None,
+    ) -> Policy:
+        """This policy applied to other versions or another platform (command-line flags
+        override the file's).  An unknown version or platform is a ``ValueError``."""
+        containerd = containerd or self.containerd
+        docker = docker or self.docker
+        platform = platform or self.platform
+        containerd_series(containerd)  # each raises ValueError for what it does not know
+        docker_major(docker)
+        platform_name(platform)
+        parts = Parts(
+            containerd=containerd,
+            docker=docker,
+            platform=platform,
+            default_action=self.default_action,
+            default_origin=self.default_origin,
+            rules=self.rules if platform == self.platform else for_platform(self.rules, platform),
+            source=self.source,
+            severity=self.severity,
+            exclude=self.exclude,
+            ignore=self.ignore,
+        )
+        return Policy(parts)
+
+    # ------------------------------------------------------------------ deciding
+
+    def decide(self, name: str, context: str = "request") -> Decision:
+        """Allow, warn or deny ``name`` chosen in ``context`` ("request" or "config")."""
+        decision = self._cache.get((name, context))
+        if decision is None:
+            decision = self._decide(name, context)
+        return decision
+
+    def _decide(self, name: str, context: str) -> Decision:
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}: expected request or config")
+        rn = parse(name, self.containerd, self.platform)
+        permitted = docker_permits(name, self.docker, self.platform)
+        rule, alternative = _first_match(self.rules, rn, context, permitted)
+        if rule is None:
+            reason = f"no rule matched; the policy's default action is {self.default_action}"
+            decision = Decision(
+                self.default_action, "default", reason, rn, context, self.default_origin, permitted
+            )
+        else:
+            template, fields = rule.templates[alternative]
+            reason = fill(template, fields, rn, context, self._settings)
+            decision = Decision(rule.action, rule.id, reason, rn, context, rule.origin, permitted)
+        cache = self._cache
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[(name, context)] = decision
+        return decision
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """The effective rule with this id."""
+        return self._by_id.get(rule_id)
+
+
+def _first_match(
+    rules: tuple[Rule, ...], rn: RuntimeName, context: str, permitted: bool
+) -> tuple[Rule | None, int]:
+    """The first rule that matches, and which alternative of its match did."""
+    for rule in rules:
+        for n, checks in enumerate(rule.match.checks):  # alternatives: any may hold
+            for check in checks:  # conditions: all must hold
+                if not check(rn, context, permitted):
+                    break
+            else:
+                return rule, n
+    return None, 0
+
+
+@lru_cache(maxsize=1)
+def _default_policy() -> Policy:
+    return Policy(default_parts())

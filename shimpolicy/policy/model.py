@@ -1,0 +1,263 @@
+"""The values a policy is made of: conditions, rules, decisions and per-path ignores.
+
+A rule's ``match`` is compiled once, when the policy is built, into a tuple of small
+predicates per alternative, cheapest first, so that deciding a new name costs a few
+calls per rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase, translate
+from typing import NamedTuple
+
+from ..docker import unknown_runtime_message
+from ..name import RuntimeName
+
+ACTIONS = ("allow", "warn", "deny")
+CONTEXTS = ("request", "config")
+
+# What a reason template may interpolate, with the documentation `policy show` and the
+# README give for each.
+PLACEHOLDERS: Mapping[str, str] = {
+    "name": "the runtime name (characters that do not print are escaped)",
+    "kind": "what the name is to containerd: shim, path, relative, invalid, empty, legacy-v1",
+    "binary": "the binary containerd would run (C1), or the path itself",
+    "error": "containerd's own error for an invalid or empty name",
+    "directory": "the directory part of a path (Go's filepath.Dir)",
+    "context": "request or config",
+    "docker_message": "Docker's error for a name it refuses (D1)",
+    "shim": "the title of the well-known shim the binary belongs to",
+    "documented": "the name that shim documents for this binary",
+    "notes": "the name's notes, comma-separated",
+    "containerd": "the policy's containerd version",
+    "docker": "the policy's Docker version",
+    "platform": "the policy's platform",
+}
+
+# (name, context, docker_permitted) -> holds?
+Check = Callable[[RuntimeName, str, bool], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """One mapping under ``match``: every key present must hold."""
+
+    name: tuple[str, ...] = ()
+    binary: tuple[str, ...] = ()
+    kind: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    docker_permitted: bool | None = None
+    known: bool | None = None
+    note: tuple[str, ...] = ()
+    dir: tuple[str, ...] = ()
+
+    def compile(self, windows: bool) -> tuple[Check, ...]:
+        """Predicates for the keys present, cheapest first."""
+        checks: list[Check] = []
+        if self.context:
+            contexts = frozenset(self.context)
+            checks.append(lambda rn, ctx, dp: ctx in contexts)
+        if self.kind:
+            kinds = frozenset(self.kind)
+            checks.append(lambda rn, ctx, dp: rn.kind in kinds)
+        if self.docker_permitted is not None:
+            permitted = self.docker_permitted
+            checks.append(lambda rn, ctx, dp: dp is permitted)
+        if self.known is not None:
+            known = self.known
+            checks.append(lambda rn, ctx, dp: (rn.shim_info is not None) is known)
+        if self.note:
+            notes = frozenset(self.note)
+            checks.append(lambda rn, ctx, dp: not notes.isdisjoint(rn.notes))
+        if self.name:
+            names = _globs(self.name, fold=False)
+            checks.append(lambda rn, ctx, dp: names(rn.name) is not None)
+        if self.binary:
+            checks.append(_binary_check(self.binary, windows))
+        if self.dir:
+            dirs = _globs(_windows_dirs(self.dir) if windows else self.dir, fold=windows)
+            checks.append(lambda rn, ctx, dp: rn.directory is not None and bool(dirs(rn.directory)))
+        return tuple(checks)
+
+    def as_dict(self) -> dict[str, object]:
+        """The keys present, in the documented order, as a policy file writes them."""
+        out: dict[str, object] = {}
+        for key in _KEYS:
+            value = getattr(self, key)
+            if value is None or value == ():
+                continue
+            out[key] = value[0] if isinstance(value, tuple) and len(value) == 1 else value
+        return out
+
+    def describe(self, code: Callable[[str], str] = str) -> str:
+        """The conditions in words: ``kind is path and context is request``; ``code`` quotes
+        each value (Markdown passes one that writes code spans)."""
+        parts: list[str] = []
+        for key, value in self.as_dict().items():
+            if isinstance(value, bool):
+                parts.append(_FLAGS[key][value])
+                continue
+            verb = _VERBS.get(key, "is")
+            what = "directory" if key == "dir" else key
+            if isinstance(value, tuple):
+                parts.append(f"{what} {verb} one of {', '.join(code(v) for v in value)}")
+            else:
+                parts.append(f"{what} {verb} {code(str(value))}")
+        return " and ".join(parts) or "any name"
+
+
+_KEYS = ("name", "binary", "kind", "context", "docker_permitted", "known", "note", "dir")
+_VERBS = {"name": "matches", "binary": "matches", "dir": "matches", "note": "has"}
+_FLAGS = {
+    "docker_permitted": ("Docker refuses it (D1)", "Docker passes it on (D1)"),
+    "known": ("the binary is not a well-known shim", "the binary is a well-known shim"),
+}
+
+
+def _globs(globs: tuple[str, ...], *, fold: bool) -> Callable[[str], re.Match[str] | None]:
+    """One compiled regular expression for a list of fnmatch globs."""
+    return re.compile("|".join(translate(g) for g in globs), re.IGNORECASE if fold else 0).match
+
+
+def _windows_dirs(globs: tuple[str, ...]) -> tuple[str, ...]:
+    # Go's filepath.Dir writes Windows directories with '\' only.
+    return tuple(g.replace("/", "\\") for g in globs)
+
+
+def _binary_check(globs: tuple[str, ...], windows: bool) -> Check:
+    match = _globs(globs, fold=windows)
+    if not windows:
+        return lambda rn, ctx, dp: rn.binary is not None and match(rn.binary) is not None
+
+    # Windows file names are case-insensitive, and C1 appends ".exe": a glob written for
+    # the Linux binary name must still match there.
+    def check(rn: RuntimeName, ctx: str, dp: bool) -> bool:
+        b = rn.binary
+        if b is None:
+            return False
+        return match(b) is not None or (b[-4:].lower() == ".exe" and match(b[:-4]) is not None)
+
+    return check
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule's ``match``: alternatives, any of which may hold (one for a plain mapping)."""
+
+    alternatives: tuple[Conditions, ...]
+    checks: tuple[tuple[Check, ...], ...] = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, alternatives: tuple[Conditions, ...], windows: bool) -> Match:
+        return cls(alternatives, tuple(c.compile(windows) for c in alternatives))
+
+    def describe(self, code: Callable[[str], str] = str) -> str:
+        return "; or ".join(c.describe(code) for c in self.alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy rule.  ``reason`` is the template; a decision carries it filled in."""
+
+    id: str
+    action: str
+    reason: str
+    match: Match
+    origin: str  # "path:line" where the rule was written, or "default policy"
+    name: str = ""  # a short human name, such as "path-in-request"
+    generated: bool = False  # the reason was generated from the match, not written
+    # Per alternative of the match: the reason template and the placeholders it uses (a
+    # generated reason names the alternative that matched).
+    templates: tuple[tuple[str, frozenset[str]], ...] = field(default=(), compare=False, repr=False)
+
+    def describe(self) -> str:
+        """One line for listings: ``SP104 path-in-request: deny when kind is path and …``."""
+        label = f"{self.id} {self.name}" if self.name else self.id
+        return f"{label}: {self.action} when {self.match.describe()}"
+
+
+def template_fields(template: str) -> frozenset[str]:
+    """The placeholders a reason template uses; ``ValueError`` for a malformed one."""
+    from string import Formatter  # only policy files need it, not deciding
+
+    return frozenset(f for _, f, _, _ in Formatter().parse(template) if f is not None)
+
+
+def escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def display(text: str) -> str:
+    """Text safe to print: characters that do not print (controls, bidi marks) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Settings(NamedTuple):
+    """The versions a policy applies, which reasons may quote."""
+
+    containerd: str
+    docker: str
+    platform: str
+
+
+def fill(template: str, fields: frozenset[str], rn: RuntimeName, context: str, s: Settings) -> str:
+    """A reason template with its placeholders filled in for one name."""
+    values = {f: _VALUES[f](rn, context, s) for f in fields}
+    return template.format_map(values)
+
+
+def _documented(rn: RuntimeName) -> str:
+    """The documented runtime name that runs the same binary as ``rn``."""
+    info = rn.shim_info
+    if info is None:
+        return ""
+    for glob in info.names:
+        candidate = ".".join((*glob.split(".")[:-2], *rn.pieces[-2:]))
+        if fnmatchcase(candidate, glob):
+            return candidate
+    return " or ".join(info.names)
+
+
+_VALUES: dict[str, Callable[[RuntimeName, str, Settings], str]] = {
+    "name": lambda rn, ctx, s: display(rn.name),
+    "kind": lambda rn, ctx, s: rn.kind,
+    "binary": lambda rn, ctx, s: display(rn.binary or ""),
+    "error": lambda rn, ctx, s: display(rn.error or ""),
+    "directory": lambda rn, ctx, s: display(rn.directory or ""),
+    "context": lambda rn, ctx, s: ctx,
+    "docker_message": lambda rn, ctx, s: display(unknown_runtime_message(rn.name, s.docker)),
+    "shim": lambda rn, ctx, s: rn.shim_info.title if rn.shim_info else "",
+    "documented": lambda rn, ctx, s: _documented(rn),
+    "notes": lambda rn, ctx, s: ", ".join(sorted(rn.notes)),
+    "containerd": lambda rn, ctx, s: s.containerd,
+    "docker": lambda rn, ctx, s: s.docker,
+    "platform": lambda rn, ctx, s: s.platform,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a policy decided for one runtime name in one context."""
+
+    action: str  # "allow" | "warn" | "deny"
+    rule: str  # the deciding rule's id, or "default" when no rule matched
+    reason: str
+    name: RuntimeName
+    context: str  # "request" | "config"
+    origin: str  # where the deciding rule (or default) was written
+    docker_permitted: bool  # D1 for the policy's Docker version and platform
+
+
+@dataclass(frozen=True, slots=True)
+class PathIgnore:
+    """``ignore:`` entry: lint rules not reported for some paths, and why."""
+
+    paths: tuple[str, ...]
+    rules: tuple[str, ...]
+    reason: str
+    origin: str = ""

@@ -1,0 +1,108 @@
+"""SARIF 2.1.0: one run, rules described from the catalog (or the policy that made them)."""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from typing import Any
+
+from .. import __version__
+from ..lint.engine import LintResult
+from ..lint.finding import Finding, Location
+from ..lint.rulebook import catalog
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
+    region = {"startLine": line, "startColumn": column}
+    if (end_line, end_column) > (line, column):
+        region.update(endLine=end_line, endColumn=end_column)
+    return region
+
+
+def _location(path: str, region: dict[str, int], message: str = "") -> dict[str, Any]:
+    loc: dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "region": region,
+        }
+    }
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
+    doc = catalog().get(rule_id)
+    if doc is None:  # a rule from a user's policy file
+        return {
+            "id": rule_id,
+            "name": rule_id,
+            "shortDescription": {"text": f"Policy rule {rule_id}"},
+            "fullDescription": {"text": findings[0].message},
+            "help": {
+                "text": f"Decided by the policy rule '{rule_id}'; its reason is in the policy file."
+            },
+            "defaultConfiguration": {"level": _LEVEL[findings[0].severity]},
+        }
+    help_text = f"{doc.title}\n\n{doc.rationale}"
+    return {
+        "id": doc.id,
+        "name": doc.name,
+        "shortDescription": {"text": doc.title},
+        "fullDescription": {"text": doc.rationale.split("\n\n", 1)[0] or doc.title},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": _LEVEL.get(doc.severity, "error")},
+        "properties": {"tags": ["security", doc.source], "spec": list(doc.spec)},
+    }
+
+
+def _related(related: tuple[Location, ...]) -> list[dict[str, Any]]:
+    out = []
+    for i, r in enumerate(related):
+        loc = _location(r.path, _region(r.line, r.column, r.end_line, r.end_column), r.message)
+        loc["id"] = i
+        out.append(loc)
+    return out
+
+
+def write(
+    result: LintResult, *, color: bool = False, sources: Mapping[str, str] | None = None
+) -> str:
+    by_rule: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    rule_ids = sorted(by_rule)
+    index = {r: i for i, r in enumerate(rule_ids)}
+    results = []
+    for f in result.findings:
+        res: dict[str, Any] = {
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": _LEVEL[f.severity],
+            "message": {"text": f.message},
+            "locations": [_location(f.path, _region(f.line, f.column, f.end_line, f.end_column))],
+        }
+        if f.related:
+            res["relatedLocations"] = _related(f.related)
+        results.append(res)
+    doc = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "shimpolicy",
+                        "version": __version__,
+                        "rules": [_rule(r, by_rule[r]) for r in rule_ids],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return _json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,56 @@
+"""Human-readable report: ``path:line:col: severity RULE message``, the source line and a caret."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from functools import lru_cache
+
+from ..lint.engine import LintResult
+from ..lint.source import ReadProblem, read_text
+
+_COLOR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+@lru_cache(maxsize=64)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        text = read_text(path)
+    except ReadProblem:
+        return ()
+    return tuple(text.removeprefix("\ufeff").splitlines())
+
+
+def write(
+    result: LintResult, *, color: bool = False, sources: Mapping[str, str] | None = None
+) -> str:
+    out: list[str] = []
+    for f in result.findings:
+        sev = f"{_COLOR[f.severity]}{f.severity}{_RESET}" if color else f.severity
+        where = (
+            f"{_BOLD}{f.path}:{f.line}:{f.column}{_RESET}"
+            if color
+            else f"{f.path}:{f.line}:{f.column}"
+        )
+        out.append(f"{where}: {sev} {f.rule} {f.message}")
+        lines = sources[f.path].splitlines() if sources and f.path in sources else _lines(f.path)
+        if 0 < f.line <= len(lines):
+            src = lines[f.line - 1].expandtabs(1)
+            width = max(
+                1, (f.end_column - f.column) if f.end_line == f.line else len(src) - f.column + 1
+            )
+            out.append(f"  {f.line} | {src}")
+            out.append(f"  {' ' * len(str(f.line))} | {' ' * (f.column - 1)}^{'~' * (width - 1)}")
+        for r in f.related:
+            out.append(f"  note: {r.path}:{r.line}:{r.column}: {r.message}")
+    if result.findings:
+        counts = Counter(f.severity for f in result.findings)
+        parts = [
+            f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
+            for s in ("error", "warning", "info")
+            if counts[s]
+        ]
+        files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''}"
+        out.append(f"{', '.join(parts)} in {files}")
+    return "".join(line + "\n" for line in out)

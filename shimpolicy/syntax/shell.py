@@ -1,0 +1,896 @@
+"""Find ``--runtime`` values in POSIX shell text, with exact positions (SPEC D4).
+
+``docker|nerdctl run|create --runtime NAME`` and ``ctr run --runtime NAME`` choose a runtime
+name per container: the ``request`` context of SPEC D4.  This module finds those names in
+shell scripts (and in shell text taken from other files, such as a CI ``run:`` block) without
+executing anything.
+
+The text is split into words the way a POSIX shell does (quotes, escapes, line
+continuations, comments, ``$'...'``, command substitutions, here-documents, redirections)
+and every simple command is examined, including the ones inside ``$(...)`` and backticks.
+A command counts when, after leading assignments, reserved words and the wrappers
+``sudo``, ``env``, ``exec``, ``time``, ``nohup`` and ``command``, it is one of::
+
+    docker [global options] [container] run|create [options] IMAGE ...
+    nerdctl [global options] [container] run|create [options] IMAGE ...
+    ctr [global options] run [options] IMAGE ID ...
+    ctr [global options] c|container|containers create [options] IMAGE ID ...
+
+Options are read up to the first operand (the image), as the CLIs do, so a ``--runtime``
+after the image belongs to the container's own command and is not reported.  ``podman``
+takes a runc-compatible binary and is not containerd, so it is left alone (SPEC D4).
+
+Known limits, all on the side of reporting less: a word that only expands to options
+(``docker run $OPTS --runtime x img``) is taken for the image; ``bash -c '...'`` strings,
+``eval`` and array elements (``cmd=(docker run ...)``) are not commands here; a ``case``
+pattern's ``)`` inside ``$(...)`` closes the substitution early; commands nested more
+than 16 substitutions deep are not examined.
+
+Positions are 1-based lines and columns in code points, ``end_column`` exclusive, as
+everywhere in :mod:`shimpolicy.syntax`.  Lines are separated by ``\\n`` only; the ``\\r``
+of a CRLF line ending is the last character of its line and never part of a span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shimpolicy.syntax import Span
+
+__all__ = ["RuntimeFlag", "find_runtime_flags"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFlag:
+    """One ``--runtime`` option given to a container-creating command."""
+
+    tool: str  # "docker" | "nerdctl" | "ctr"
+    command: str  # "docker run", "docker container create", "ctr container create", ...
+    value: str  # the word after quote removal; expansions are kept as written
+    literal: bool  # False when the value contains an expansion or a glob
+    span: Span  # the value as written (for ``--runtime=X``: the X part only)
+    flag_span: Span  # ``--runtime X`` or ``--runtime=X`` as written
+
+
+def find_runtime_flags(
+    text: str, *, line_offset: int = 0, column_offsets: Sequence[int] | None = None
+) -> list[RuntimeFlag]:
+    """Every ``--runtime`` given to ``docker``/``nerdctl``/``ctr`` in ``text``, in text order.
+
+    When ``text`` was cut out of a larger file, ``line_offset`` and ``column_offsets`` map
+    positions back to it: line ``i`` of ``text`` (1-based) is reported as line
+    ``line_offset + i`` and its columns are moved right by ``column_offsets[i - 1]``
+    (lines past the end of ``column_offsets`` are not moved).  For a YAML block scalar
+    whose content starts on file line 12 with 6 columns of indentation, pass
+    ``line_offset=11`` and ``column_offsets=[6] * line_count``.
+
+    Never raises; runs in time linear in ``len(text)``.
+    """
+    lexer = _Lexer(text)
+    lexer.run()
+    if not lexer.found:
+        return []
+    where = _Positions(text, line_offset, column_offsets)
+    return [
+        RuntimeFlag(
+            tool=f.tool,
+            command=f.command,
+            value=f.value,
+            literal=f.literal,
+            span=where.span(f.start, f.end),
+            flag_span=where.span(f.flag_start, f.end),
+        )
+        for f in sorted(lexer.found, key=lambda f: (f.start, f.flag_start))
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Positions
+
+
+class _Positions:
+    def __init__(self, text: str, line_offset: int, column_offsets: Sequence[int] | None) -> None:
+        starts = [0]
+        at = text.find("\n")
+        while at >= 0:
+            starts.append(at + 1)
+            at = text.find("\n", at + 1)
+        self._starts = starts
+        self._line_offset = line_offset
+        self._column_offsets = column_offsets or ()
+
+    def _point(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self._starts, offset) - 1
+        column = offset - self._starts[index] + 1
+        if index < len(self._column_offsets):
+            column += self._column_offsets[index]
+        return index + 1 + self._line_offset, column
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(*self._point(start), *self._point(end))
+
+
+# --------------------------------------------------------------------------------------
+# Words and the frames of the word splitter
+
+
+class _Word:
+    """A shell word being read: where it is, and its value after quote removal."""
+
+    __slots__ = (
+        "_value",
+        "end",
+        "last_expansion",
+        "pieces",
+        "quoted",
+        "raw_depth",
+        "raw_start",
+        "size",
+        "start",
+        "text",
+    )
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text = text
+        self.start = start
+        self.end = start
+        # The value's pieces in order, as (source offset, length, decoded text); the text
+        # is None when the piece is the source itself, which stays unsliced until the value
+        # is read (most words never are).
+        self.pieces: list[tuple[int, int, str | None]] = []
+        self.size = 0
+        self._value: str | None = None
+        self.quoted = False  # quotes or backslashes were used: not a reserved word
+        # Value index of the last character that came from an expansion or a glob.
+        self.last_expansion = -1
+        # Inside ``$(..)``, backticks, ``${..}`` (or an array's ``(..)``) the text is kept
+        # verbatim: nothing is added piecewise until the outermost one closes.
+        self.raw_depth = 0
+        self.raw_start = start
+
+    def verbatim(self, start: int, stop: int, end: int) -> None:
+        """The source ``text[start:stop]`` is part of the value; the word now ends at ``end``."""
+        if self.raw_depth:
+            return
+        if stop > start:
+            self.pieces.append((start, stop - start, None))
+            self.size += stop - start
+        self.end = end
+
+    def decoded(self, piece: str, source: int, end: int) -> None:
+        if self.raw_depth:
+            return
+        if piece:
+            self.pieces.append((source, len(piece), piece))
+            self.size += len(piece)
+        self.end = end
+
+    def expansion(self, start: int, end: int) -> None:
+        if not self.raw_depth:
+            self.last_expansion = self.size
+            self.verbatim(start, end, end)
+
+    def open_raw(self, start: int) -> None:
+        if not self.raw_depth:
+            self.last_expansion = self.size
+            self.raw_start = start
+        self.raw_depth += 1
+
+    def close_raw(self, end: int) -> None:
+        self.raw_depth -= 1
+        self.verbatim(self.raw_start, end, end)
+
+    @property
+    def value(self) -> str:
+        if self._value is None:
+            text = self.text
+            self._value = "".join(
+                text[source : source + length] if piece is None else piece
+                for source, length, piece in self.pieces
+            )
+        return self._value
+
+    @property
+    def plain(self) -> bool:
+        """Written without quotes, escapes or expansions: the value is the source text."""
+        return not self.quoted and self.last_expansion < 0
+
+    def source_of(self, index: int) -> int:
+        """Offset in the text of the value's character at ``index``."""
+        at = 0
+        for source, length, _ in self.pieces:
+            if index < at + length:
+                return source + index - at
+            at += length
+        return self.end
+
+
+# Kinds of command frames.
+_TOP, _SUBST, _BACKTICK, _ARRAY, _ARITH = range(5)
+
+
+class _Commands:
+    """A place where commands are read: the text itself, ``$(..)``, backticks, ``x=(..)``."""
+
+    __slots__ = ("depth", "heredoc", "kind", "level", "owner", "redirect", "word", "words")
+
+    def __init__(self, kind: int, owner: _Word | None, level: int) -> None:
+        self.kind = kind
+        self.owner = owner  # the word this substitution is part of
+        self.level = level  # how many substitutions deep
+        self.words: list[_Word] = []
+        self.word: _Word | None = None
+        self.depth = 0  # unclosed ``(`` inside a substitution
+        self.redirect = False  # the next word is a redirection target
+        self.heredoc = 0  # 1 after ``<<``, 2 after ``<<-``: the next word is a delimiter
+
+
+class _DoubleQuote:
+    __slots__ = ("word",)
+
+    def __init__(self, word: _Word) -> None:
+        self.word = word
+
+
+class _Brace:
+    __slots__ = ("in_quotes", "word")
+
+    def __init__(self, word: _Word, in_quotes: bool) -> None:
+        self.word = word
+        self.in_quotes = in_quotes
+
+
+_Frame = _Commands | _DoubleQuote | _Brace
+
+_ORDINARY = re.compile(r"[^ \t\r\n'\"\\$`;&|()<>]+")
+_IN_DOUBLE_QUOTES = re.compile(r'[^"\\$`]+')
+_IN_BRACE = re.compile(r"[^}\\'\"$`]+")
+_ANSI_C_BODY = re.compile(r"(?:[^'\\]+|\\.)*", re.DOTALL)
+_PARAMETER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+_BLANKS = re.compile(r"[ \t]+")
+_GLOB = re.compile(r"[*?\[]")
+
+# Commands nested deeper than this in substitutions are not examined and their here-docs
+# are not skipped.  Each character is then read as part of at most this many values,
+# which keeps the work linear even for ``$($($(...)))`` thousands deep; real scripts
+# nest a few levels.
+_MAX_NESTING = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    tool: str
+    command: str
+    value: str
+    literal: bool
+    start: int
+    end: int
+    flag_start: int
+
+
+class _Lexer:
+    """Splits shell text into simple commands (one pass, explicit stack, no recursion)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.top = _Commands(_TOP, None, 0)
+        self.stack: list[_Frame] = [self.top]
+        self.level = 0  # of the innermost command frame
+        self.heredocs: list[tuple[str, bool]] = []
+        self.found: list[_Found] = []
+
+    def run(self) -> None:
+        text, stack = self.text, self.stack
+        i, n = 0, len(text)
+        while i < n:
+            frame = stack[-1]
+            if isinstance(frame, _Commands):
+                i = self._commands(frame, i)
+            elif isinstance(frame, _DoubleQuote):
+                i = self._double_quoted(frame, i)
+            else:
+                i = self._brace(frame, i)
+        # Unterminated quotes and substitutions end with the text.
+        while len(stack) > 1:
+            self._pop(n)
+        self._end_command(self.top)
+
+    # -- frames -------------------------------------------------------------------------
+
+    def _push_commands(self, kind: int, owner: _Word, start: int) -> None:
+        owner.open_raw(start)
+        self.level += 1
+        self.stack.append(_Commands(kind, owner, self.level))
+
+    def _pop(self, end: int) -> None:
+        frame = self.stack.pop()
+        if isinstance(frame, _Commands):
+            self._end_command(frame)
+            self.level -= 1
+            if frame.owner is not None:
+                frame.owner.close_raw(end)
+        elif isinstance(frame, _Brace):
+            frame.word.close_raw(end)
+        else:
+            frame.word.verbatim(end, end, end)
+
+    def _word(self, frame: _Commands, i: int) -> _Word:
+        if frame.word is None:
+            frame.word = _Word(self.text, i)
+        return frame.word
+
+    def _end_word(self, frame: _Commands) -> None:
+        word = frame.word
+        if word is None:
+            return
+        frame.word = None
+        if frame.redirect:
+            frame.redirect = False
+        elif frame.heredoc:
+            if frame.level <= _MAX_NESTING:
+                self.heredocs.append((word.value, frame.heredoc == 2))
+            frame.heredoc = 0
+        else:
+            frame.words.append(word)
+
+    def _end_command(self, frame: _Commands) -> None:
+        self._end_word(frame)
+        frame.redirect = False
+        frame.heredoc = 0
+        if frame.words:
+            # Array elements and arithmetic are not commands.
+            if frame.kind not in (_ARRAY, _ARITH) and frame.level <= _MAX_NESTING:
+                self._command(frame.words)
+            frame.words = []
+
+    # -- unquoted text ------------------------------------------------------------------
+
+    def _commands(self, frame: _Commands, i: int) -> int:
+        text = self.text
+        c = text[i]
+        if c in " \t":
+            self._end_word(frame)
+            blanks = _BLANKS.match(text, i)
+            return blanks.end() if blanks else i + 1
+        if c == "\n":
+            self._end_command(frame)
+            return self._skip_heredocs(i + 1)
+        if c == "\r" and text.startswith("\n", i + 1):
+            self._end_word(frame)
+            return i + 1
+        if c == "#" and frame.word is None:
+            return self._comment(frame, i)
+        if c == "\\":
+            return self._backslash(frame, i)
+        if c == "'":
+            return self._single_quoted(self._word(frame, i), i)
+        if c == '"':
+            word = self._word(frame, i)
+            word.quoted = True
+            self.stack.append(_DoubleQuote(word))
+            return i + 1
+        if c == "$":
+            return self._dollar(self._word(frame, i), i, in_quotes=False)
+        if c == "`":
+            if frame.kind == _BACKTICK:
+                self._pop(i + 1)
+            else:
+                self._push_commands(_BACKTICK, self._word(frame, i), i)
+            return i + 1
+        if c in ";&|()<>":
+            return self._operator(frame, i)
+        match = _ORDINARY.match(text, i)
+        end = match.end() if match and match.end() > i else i + 1
+        word = self._word(frame, i)
+        # The first glob character of a run is enough: one before the "=" of
+        # ``--runtime=X`` would already make the option another one.
+        glob = _GLOB.search(text, i, end)
+        if glob:
+            word.last_expansion = word.size + glob.start() - i
+        elif word.start == i and c == "~":
+            word.last_expansion = 0  # tilde expansion
+        word.verbatim(i, end, end)
+        return end
+
+    def _comment(self, frame: _Commands, i: int) -> int:
+        end = self.text.find("\n", i)
+        if frame.kind == _BACKTICK:
+            # The closing backtick ends a comment inside backticks.
+            tick = self.text.find("`", i)
+            if tick >= 0 and (end < 0 or tick < end):
+                end = tick
+        return len(self.text) if end < 0 else end
+
+    def _backslash(self, frame: _Commands, i: int) -> int:
+        text = self.text
+        if text.startswith("\n", i + 1):
+            return i + 2  # line continuation: not even a word boundary
+        if text.startswith("\r\n", i + 1):
+            return i + 3
+        word = self._word(frame, i)
+        word.quoted = True
+        if i + 1 >= len(text):
+            word.verbatim(i, i + 1, i + 1)
+            return i + 1
+        word.verbatim(i + 1, i + 2, i + 2)
+        return i + 2
+
+    def _single_quoted(self, word: _Word, i: int) -> int:
+        text = self.text
+        word.quoted = True
+        close = text.find("'", i + 1)
+        if close < 0:
+            word.verbatim(i + 1, len(text), len(text))
+            return len(text)
+        word.verbatim(i + 1, close, close + 1)
+        return close + 1
+
+    def _dollar(self, word: _Word, i: int, in_quotes: bool) -> int:
+        text = self.text
+        following = text[i + 1 : i + 2]
+        if following == "(":
+            if text.startswith("((", i + 1):
+                self._push_commands(_ARITH, word, i)
+                return i + 3
+            self._push_commands(_SUBST, word, i)
+            return i + 2
+        if following == "{":
+            word.open_raw(i)
+            self.stack.append(_Brace(word, in_quotes))
+            return i + 2
+        if following == "'" and not in_quotes:
+            return self._ansi_c(word, i)
+        if following == '"' and not in_quotes:
+            word.quoted = True
+            self.stack.append(_DoubleQuote(word))
+            return i + 2
+        match = _PARAMETER.match(text, i + 1)
+        if match:
+            word.expansion(i, match.end())
+            return match.end()
+        word.verbatim(i, i + 1, i + 1)
+        return i + 1
+
+    def _ansi_c(self, word: _Word, i: int) -> int:
+        text = self.text
+        word.quoted = True
+        body = _ANSI_C_BODY.match(text, i + 2)
+        end = body.end() if body else i + 2
+        close = end + 1 if end < len(text) else end
+        word.decoded(_decode_ansi_c(text[i + 2 : end]), i + 2, close)
+        return close
+
+    def _operator(self, frame: _Commands, i: int) -> int:
+        text = self.text
+        c = text[i]
+        following = text[i + 1 : i + 2]
+        if frame.kind == _ARITH:
+            return self._arithmetic(frame, i)
+        if c == ")":
+            if frame.kind in (_SUBST, _ARRAY) and frame.depth == 0:
+                self._pop(i + 1)
+                return i + 1
+            self._end_command(frame)
+            frame.depth = max(frame.depth - 1, 0)
+            return i + 1
+        if c == "(":
+            word = frame.word
+            if word is not None and word.plain and _ASSIGNMENT.fullmatch(text, word.start, i):
+                self._push_commands(_ARRAY, word, i)
+                return i + 1
+            self._end_command(frame)
+            if following == "(":
+                self._push_commands(_ARITH, self._word(frame, i), i)
+                return i + 2
+            frame.depth += 1
+            return i + 1
+        if c in "<>":
+            if following == "(":  # process substitution
+                self._push_commands(_SUBST, self._word(frame, i), i)
+                return i + 2
+            return self._redirection(frame, i)
+        if c == "&" and following == ">":
+            self._end_word(frame)
+            frame.redirect = True
+            return i + (3 if text.startswith("&>>", i) else 2)
+        self._end_command(frame)
+        if text.startswith(";;&", i):
+            return i + 3
+        if c + following in ("&&", "||", "|&", ";;", ";&"):
+            return i + 2
+        return i + 1
+
+    def _arithmetic(self, frame: _Commands, i: int) -> int:
+        c = self.text[i]
+        if c == "(":
+            frame.depth += 1
+        elif c == ")":
+            if frame.depth == 0:
+                end = i + 2 if self.text.startswith("))", i) else i + 1
+                self._pop(end)
+                return end
+            frame.depth -= 1
+        self._end_word(frame)
+        return i + 1
+
+    def _redirection(self, frame: _Commands, i: int) -> int:
+        text = self.text
+        word = frame.word
+        if word is not None and word.end == i and word.plain and text[word.start : i].isdigit():
+            frame.word = None  # ``2>``: the digits name a file descriptor
+        else:
+            self._end_word(frame)
+        if text.startswith("<<<", i):
+            frame.redirect = True
+            return i + 3
+        if text.startswith("<<-", i):
+            frame.heredoc = 2
+            return i + 3
+        if text.startswith("<<", i):
+            frame.heredoc = 1
+            return i + 2
+        frame.redirect = True
+        return i + (2 if text[i : i + 2] in ("<&", "<>", ">>", ">&", ">|") else 1)
+
+    def _skip_heredocs(self, i: int) -> int:
+        """Here-document bodies are data, not commands: skip to after each delimiter line."""
+        text = self.text
+        for delimiter, strip_tabs in self.heredocs:
+            while i < len(text):
+                end = text.find("\n", i)
+                line = text[i:] if end < 0 else text[i:end]
+                i = len(text) if end < 0 else end + 1
+                line = line.removesuffix("\r")
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
+        self.heredocs.clear()
+        return i
+
+    # -- inside double quotes and ${...} ------------------------------------------------
+
+    def _double_quoted(self, frame: _DoubleQuote, i: int) -> int:
+        text, word = self.text, frame.word
+        c = text[i]
+        if c == '"':
+            self.stack.pop()
+            word.verbatim(i, i, i + 1)
+            return i + 1
+        if c == "\\":
+            if text.startswith("\n", i + 1):
+                return i + 2
+            if text.startswith("\r\n", i + 1):
+                return i + 3
+            following = text[i + 1 : i + 2]
+            if following and following in '$`"\\':
+                word.verbatim(i + 1, i + 2, i + 2)
+                return i + 2
+            word.verbatim(i, i + 1, i + 1)
+            return i + 1
+        if c == "$":
+            return self._dollar(word, i, in_quotes=True)
+        if c == "`":
+            self._push_commands(_BACKTICK, word, i)
+            return i + 1
+        match = _IN_DOUBLE_QUOTES.match(text, i)
+        end = match.end() if match else i + 1
+        word.verbatim(i, end, end)
+        return end
+
+    def _brace(self, frame: _Brace, i: int) -> int:
+        text, word = self.text, frame.word
+        c = text[i]
+        if c == "}":
+            self.stack.pop()
+            word.close_raw(i + 1)
+            return i + 1
+        if c == "\\":
+            return min(i + 2, len(text))
+        if c == "'" and not frame.in_quotes:
+            close = text.find("'", i + 1)
+            return len(text) if close < 0 else close + 1
+        if c == '"':
+            self.stack.append(_DoubleQuote(word))
+            return i + 1
+        if c == "$":
+            return self._dollar(word, i, frame.in_quotes)
+        if c == "`":
+            self._push_commands(_BACKTICK, word, i)
+            return i + 1
+        match = _IN_BRACE.match(text, i)
+        return match.end() if match and match.end() > i else i + 1
+
+    # -- commands -----------------------------------------------------------------------
+
+    def _command(self, words: list[_Word]) -> None:
+        i = _skip_prefix(self.text, words)
+        if i >= len(words) or words[i].last_expansion >= 0:
+            return
+        tool = words[i].value.rsplit("/", 1)[-1]
+        grammars = _TOOLS.get(tool)
+        if grammars is None:
+            return
+        global_grammar, run_grammar = grammars
+        _, at = _read_options(words, i + 1, global_grammar, _SUBCOMMAND_WORDS[tool])
+        command = _subcommand(tool, words, at)
+        if command is None:
+            return
+        name, first = command
+        options, _ = _read_options(words, first, run_grammar, want="--runtime")
+        for option in options:
+            self._report(tool, name, words, option)
+
+    def _report(self, tool: str, command: str, words: list[_Word], option: _Option) -> None:
+        flag = words[option.word]
+        if option.inline >= 0:
+            value = flag.value[option.inline :]
+            literal = flag.last_expansion < option.inline
+            start = flag.source_of(option.inline - 1) + 1  # just after the "="
+            end = flag.end
+        elif option.value >= 0:
+            word = words[option.value]
+            value, literal, start, end = word.value, word.last_expansion < 0, word.start, word.end
+        else:
+            return  # ``--runtime`` as the last word: the CLI would reject it
+        self.found.append(_Found(tool, command, value, literal, start, end, flag.start))
+
+
+# --------------------------------------------------------------------------------------
+# Command lines: wrappers, global options, subcommands, options
+
+
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    """How a program reads its options, as far as finding its first operand needs."""
+
+    flags: frozenset[str]  # options that take no value
+    values: frozenset[str] = frozenset()  # options that take a value
+    unknown_takes_value: bool = True
+    # Go's ``flag`` package (ctr): ``-name`` equals ``--name``; letters are never grouped.
+    go_flags: bool = False
+    # Options that make the program print instead of running its operand (``command -v``).
+    stops: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    word: int  # index of the option's word
+    inline: int = -1  # value index where an attached value starts (``--runtime=x``: 10)
+    value: int = -1  # index of the separate value word
+
+
+def _options(*names: str) -> frozenset[str]:
+    return frozenset(name for group in names for name in group.split())
+
+
+# Global options: docker (cli/flags), nerdctl (root persistent flags), ctr (app flags).
+# Unknown global options are taken to have a value unless the next word is a subcommand.
+_DOCKER_GLOBAL = _Grammar(
+    flags=_options("-D --debug --tls --tlsverify -v --version -h --help"),
+    values=_options(
+        "--config -c --context -H --host -l --log-level --tlscacert --tlscert --tlskey"
+    ),
+)
+_NERDCTL_GLOBAL = _Grammar(
+    flags=_options("--debug --debug-full --insecure-registry --experimental --kube-hide-dupe"),
+    values=_options(
+        "-a --address -H --host -n --namespace --snapshotter --storage-driver --cni-path",
+        "--cni-netconfpath --data-root --cgroup-manager --hosts-dir --host-gateway-ip",
+        "--bridge-ip --cdi-spec-dirs --userns-remap",
+    ),
+)
+_CTR_GLOBAL = _Grammar(
+    flags=_options("--debug -h --help -v --version"),
+    values=_options("-a --address --timeout --connect-timeout -n --namespace"),
+    go_flags=True,
+)
+# ``run``/``create`` options: the boolean ones are few and stable, every other option
+# takes a value (``-e X``, ``--name n``, ``-v a:b``, ``-p``, ``--network``, ...), so
+# only the booleans are listed.
+_DOCKER_RUN = _Grammar(
+    flags=_options(
+        "-d --detach -i --interactive -t --tty -P --publish-all -q --quiet --rm --privileged",
+        "--read-only --init --oom-kill-disable --no-healthcheck --sig-proxy --help",
+        "--disable-content-trust --use-api-socket",
+    )
+)
+_NERDCTL_RUN = _Grammar(
+    flags=_DOCKER_RUN.flags | _NERDCTL_GLOBAL.flags | _options("--rootfs --help")
+)
+_CTR_RUN = _Grammar(
+    flags=_options(
+        "--rm --null-io -d --detach --cni --net-host --privileged --read-only -t --tty",
+        "--allow-new-privs --seccomp --rootfs --no-pivot --runc-systemd-cgroup --remap-labels",
+        "--privileged-without-host-devices -h --help",
+    ),
+    go_flags=True,
+)
+_TOOLS = {
+    "docker": (_DOCKER_GLOBAL, _DOCKER_RUN),
+    "nerdctl": (_NERDCTL_GLOBAL, _NERDCTL_RUN),
+    "ctr": (_CTR_GLOBAL, _CTR_RUN),
+}
+_SUBCOMMAND_WORDS = {
+    "docker": frozenset({"run", "create", "container"}),
+    "nerdctl": frozenset({"run", "create", "container"}),
+    "ctr": frozenset({"run", "c", "container", "containers"}),
+}
+
+# Commands that run their operand: wrapper -> how it reads its own options.
+_WRAPPERS = {
+    "sudo": _Grammar(
+        flags=frozenset(),
+        values=_options(
+            "-C -D -g -p -R -r -T -t -U -u -c --close-from --chdir --group --host --prompt",
+            "--chroot --role --command-timeout --type --other-user --user --login-class",
+        ),
+        unknown_takes_value=False,
+        # These list, validate, edit or print instead of running the command.
+        stops=_options("-l --list -e --edit -v --validate -V --version -h --help -K"),
+    ),
+    "env": _Grammar(
+        flags=frozenset(),
+        values=_options("-u -C -S -P --unset --chdir --split-string"),
+        unknown_takes_value=False,
+    ),
+    "exec": _Grammar(flags=frozenset(), values=_options("-a"), unknown_takes_value=False),
+    "time": _Grammar(
+        flags=frozenset(), values=_options("-f -o --format --output"), unknown_takes_value=False
+    ),
+    "nohup": _Grammar(flags=frozenset(), unknown_takes_value=False),
+    "command": _Grammar(flags=frozenset(), unknown_takes_value=False, stops=_options("-v -V")),
+}
+_RESERVED = frozenset(
+    {"!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "esac"}
+)
+
+
+def _skip_prefix(text: str, words: list[_Word]) -> int:
+    """Index of the word naming the program a simple command runs (past the end: none)."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        # An assignment's name is written unquoted (``"A"=1`` is a command name), so the
+        # source text shows it.
+        if _ASSIGNMENT.match(text, word.start, word.end):
+            i += 1
+            continue
+        if word.last_expansion >= 0:
+            return i
+        if word.value in _RESERVED and not word.quoted:
+            i += 1
+            continue
+        grammar = _WRAPPERS.get(word.value)
+        if grammar is None:
+            return i
+        _, i = _read_options(words, i + 1, grammar)
+        if i < 0:
+            return len(words)
+    return i
+
+
+def _subcommand(tool: str, words: list[_Word], at: int) -> tuple[str, int] | None:
+    """The command's name and the index of its first option, for the subcommands of D4."""
+    if at < 0 or at >= len(words):
+        return None
+    first = words[at].value
+    second = words[at + 1].value if at + 1 < len(words) else ""
+    if tool == "ctr":
+        if first == "run":
+            return "ctr run", at + 1
+        if first in ("c", "container", "containers") and second == "create":
+            return "ctr container create", at + 2
+        return None
+    if first in ("run", "create"):
+        return f"{tool} {first}", at + 1
+    if first == "container" and second in ("run", "create"):
+        return f"{tool} container {second}", at + 2
+    return None
+
+
+def _read_options(
+    words: list[_Word],
+    i: int,
+    grammar: _Grammar,
+    subcommands: frozenset[str] = frozenset(),
+    want: str = "",
+) -> tuple[list[_Option], int]:
+    """The options named ``want`` from ``words[i]`` on, and the index of the first operand.
+
+    The index is -1 after one of the grammar's ``stops``.  ``subcommands``: an unknown
+    option followed by one of these words is taken to have no value (the word is the
+    subcommand).
+    """
+    found: list[_Option] = []
+    while i < len(words):
+        value = words[i].value
+        if value == "--":
+            return found, i + 1
+        if len(value) < 2 or not value.startswith("-"):
+            return found, i
+        if grammar.go_flags or value.startswith("--"):
+            body = value[2:] if value.startswith("--") else value[1:]
+            bare, equals, _ = body.partition("=")
+            # Go's flag package reads "-n" and "--n" alike; name them as their help does.
+            name = ("-" if len(bare) == 1 else "--") + bare
+            if name in grammar.stops:
+                return found, -1
+            if equals:
+                if name == want:
+                    found.append(_Option(i, inline=len(value) - len(body) + len(bare) + 1))
+                i += 1
+            elif _takes_value(name, words, i, grammar, subcommands):
+                if name == want:
+                    found.append(_Option(i, value=i + 1 if i + 1 < len(words) else -1))
+                i += 2
+            else:
+                i += 1
+            continue
+        # Grouped single letters (``-it``, ``-e FOO``, ``-eFOO``, ``-Eu root``): the
+        # first one that takes a value takes the rest of the word, or the next word.
+        letters = value[1:]
+        for k, letter in enumerate(letters):
+            if "-" + letter in grammar.stops:
+                return found, -1
+            if _takes_value("-" + letter, words, i, grammar, subcommands):
+                if k == len(letters) - 1:
+                    i += 1
+                break
+        i += 1
+    return found, len(words)
+
+
+def _takes_value(
+    name: str, words: list[_Word], i: int, grammar: _Grammar, subcommands: frozenset[str]
+) -> bool:
+    if name in grammar.flags:
+        return False
+    if name in grammar.values:
+        return True
+    if not grammar.unknown_takes_value:
+        return False
+    return i + 1 >= len(words) or words[i + 1].value not in subcommands
+
+
+# --------------------------------------------------------------------------------------
+# $'...'
+
+_ANSI_C_ESCAPE = re.compile(
+    r"\\(?:([abeEfnrtv\\'\"?])|([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})"
+    r"|U([0-9A-Fa-f]{1,8})|c(.))",
+    re.DOTALL,
+)
+_SIMPLE_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
+
+
+def _decode_ansi_c(body: str) -> str:
+    """The value of ``$'body'`` (bash); unknown escapes stay as written."""
+
+    def one(match: re.Match[str]) -> str:
+        simple, octal, hex2, hex4, hex8, control = match.groups()
+        if simple is not None:
+            return _SIMPLE_ESCAPES[simple]
+        if control is not None:
+            return chr(ord(control) & 0x1F)
+        digits = octal or hex2 or hex4 or hex8
+        code = int(digits, 8 if octal else 16)
+        return chr(code) if code <= 0x10FFFF else match.group()
+
+    return _ANSI_C_ESCAPE.sub(one, body)
