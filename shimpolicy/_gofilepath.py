@@ -107,8 +107,11 @@ def _clean_windows(path: bytes, go120: bool) -> bytes:
     vol_len = _volume_bytes(path.decode("utf-8", "surrogatepass"), go120)
     path = path[vol_len:]
     if not path:
-        unc = (original[:1] in (b"\\", b"/") and original[1:2] in (b"\\", b"/")) if go120 else (
-            vol_len > 1 and original[1:2] != b":")
+        unc = (
+            (original[:1] in (b"\\", b"/") and original[1:2] in (b"\\", b"/"))
+            if go120
+            else (vol_len > 1 and original[1:2] != b":")
+        )
         return original.replace(b"/", b"\\") if vol_len > 1 and unc else original + b"."
     out = _LazyBuf(path, original, vol_len)
     n = len(path)

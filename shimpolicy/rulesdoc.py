@@ -25,11 +25,8 @@ def render_rule(doc: RuleDoc) -> str:
         lines.append(f"SPEC: {', '.join(doc.spec)}")
     lines += ["", doc.rationale]
     for ex in doc.examples:
-        bad = (
-            bool(ex.get("expect"))
-            if "expect" in ex
-            else ex.get("expect_action", "allow") != "allow"
-        )
+        # Lint examples expect a list of findings; policy examples expect an action.
+        bad = ex.get("expect") != "allow" if "name" in ex else bool(ex.get("expect"))
         label = "Bad" if bad else "Good"
         lines += ["", f"{label}: {ex.get('description', '')}".rstrip()]
         if "content" in ex:

@@ -2,12 +2,14 @@
 validating admission webhook, on one unix socket or TCP port (optionally TLS).
 
 - ``POST /Plugin.Activate``, ``/AuthZPlugin.AuthZReq``, ``/AuthZPlugin.AuthZRes``: Docker's
-  access authorization plugin protocol (moby ``pkg/authorization``).  A container create
-  request is decided on ``HostConfig.Runtime`` in ``request`` context; every other request
-  is allowed.
+  access authorization plugin protocol (moby ``pkg/authorization``).  A request that can
+  set a container's runtime (a create, or before API 1.24 a start with a host
+  configuration) is decided on ``HostConfig.Runtime`` in ``request`` context, failing
+  closed when its body cannot be read; every other request is allowed.
 - ``POST /validate``: an ``AdmissionReview`` (``admission.k8s.io/v1``) for RuntimeClass
-  objects (K1, K2, and the policy on the handler's ``runtime_type`` in ``config`` context)
-  and ``runtimeClassName`` in pods and pod templates (K3).
+  objects (K1, K2, and with a containerd config the policy on the handler's
+  ``runtime_type`` in ``config`` context) and ``runtimeClassName`` in pods and pod
+  templates (K3).
 - ``GET /healthz`` and ``GET /metrics`` (Prometheus text format).
 
 Standard library only: a thread per connection, HTTP/1.1 keep-alive, one JSON log line per

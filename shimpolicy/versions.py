@@ -24,9 +24,7 @@ def containerd_series(version: str) -> ContainerdSeries:
     """Reduce '1.6.20', '1.7', '2.1' or '2.x' to the series whose rules apply."""
     m = _CONTAINERD.fullmatch(version) if isinstance(version, str) else None
     if m is None:
-        raise ValueError(
-            f"unknown containerd version {version!r}: expected 1.5, 1.6, 1.7 or 2.x"
-        )
+        raise ValueError(f"unknown containerd version {version!r}: expected 1.5, 1.6, 1.7 or 2.x")
     head = m.group(1)
     return "2" if head.startswith("2") else head  # type: ignore[return-value]
 
@@ -35,9 +33,7 @@ def docker_major(version: str) -> int:
     """Reduce '28', '28.2.2', '20.10' or '22.06' to a comparable major number (20, 22, 23 …)."""
     m = _DOCKER.fullmatch(version) if isinstance(version, str) else None
     if m is None:
-        raise ValueError(
-            f"unknown Docker version {version!r}: expected 20.10, 22.06 or 23 to 29"
-        )
+        raise ValueError(f"unknown Docker version {version!r}: expected 20.10, 22.06 or 23 to 29")
     return int(m.group(1).split(".")[0])
 
 

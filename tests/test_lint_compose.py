@@ -105,7 +105,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "8:25-8:44",
             "SP104",
             "error",
-            "services.unset-default.runtime '/usr/local/bin/crun': '/usr/local/bin/crun' is a path "
+            "services.unset-default.runtime: '/usr/local/bin/crun' is a path "
             "that containerd would execute directly as root (C2 step 2); chosen per container, it "
             "would let anyone with API access run any file on the host, which is why Docker "
             "refuses such names",
@@ -125,7 +125,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "17:24-17:43",
             "SP110",
             "warning",
-            "services.nested.runtime 'com.example.runc.v2': 'com.example.runc.v2' runs "
+            "services.nested.runtime: 'com.example.runc.v2' runs "
             "containerd-shim-runc-v2 (runc (shim v2)), the shim documented as "
             "io.containerd.runc.v2: containerd reads only the last two pieces of a name (C1), so "
             "the rest of it selects nothing",
@@ -135,7 +135,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "20:14-20:42",
             "SP110",
             "warning",
-            "services.composed.runtime 'com.example.kata.v2': 'com.example.kata.v2' runs "
+            "services.composed.runtime: 'com.example.kata.v2' runs "
             "containerd-shim-kata-v2 (Kata Containers), the shim documented as "
             "io.containerd.kata.v2: containerd reads only the last two pieces of a name (C1), so "
             "the rest of it selects nothing",
@@ -215,7 +215,7 @@ def test_runtime_from_an_anchor_is_reported_once_where_it_is_written() -> None:
             "6:12-6:36",
             "SP111",
             "warning",
-            "runtime shared by services untrusted and worker 'io.containerd.kata.v2 ': "
+            "runtime shared by services untrusted and worker: "
             "'io.containerd.kata.v2 ' contains whitespace or non-ASCII characters, which "
             "containerd copies verbatim into the binary name containerd-shim-kata-v2 ",
         ),
@@ -239,7 +239,7 @@ def test_quoted_and_flow_style_scalars() -> None:
             "1:131-1:150",
             "SP110",
             "warning",
-            "services.c.runtime 'com.example.runc.v2': 'com.example.runc.v2' runs "
+            "services.c.runtime: 'com.example.runc.v2' runs "
             "containerd-shim-runc-v2 (runc (shim v2)), the shim documented as "
             "io.containerd.runc.v2: containerd reads only the last two pieces of a name (C1), so "
             "the rest of it selects nothing",
@@ -368,7 +368,7 @@ def test_file_found_by_its_content() -> None:
             "8:14-8:34",
             "SP104",
             "error",
-            "services.sandboxed.runtime '/usr/local/bin/runsc': '/usr/local/bin/runsc' is a path "
+            "services.sandboxed.runtime: '/usr/local/bin/runsc' is a path "
             "that containerd would execute directly as root (C2 step 2); chosen per container, it "
             "would let anyone with API access run any file on the host, which is why Docker "
             "refuses such names",
@@ -492,7 +492,7 @@ def test_a_shared_runtime_names_every_service_that_takes_it() -> None:
             2,
             12,
             "SP110",
-            "runtime shared by services s0, s1, s2, s3 and 3 more 'com.example.runc.v2': "
+            "runtime shared by services s0, s1, s2, s3 and 3 more: "
             "'com.example.runc.v2' runs containerd-shim-runc-v2 (runc (shim v2)), the shim "
             "documented as io.containerd.runc.v2: containerd reads only the last two pieces of a "
             "name (C1), so the rest of it selects nothing",

@@ -111,7 +111,7 @@ def test_positions_of_strings_with_escapes_cover_the_raw_token() -> None:
             "4:39-4:69",
             "SP106",
             "error",
-            "runtimes.kata.runtimeType '/tmp/containerd-shim-kata-v2': containerd would execute "
+            "runtimes.kata.runtimeType: containerd would execute "
             "'/tmp/containerd-shim-kata-v2' as root from '/tmp', a directory other users can write "
             "to; install the shim in a directory only root can write, such as /usr/local/bin",
         ),

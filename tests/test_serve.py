@@ -793,8 +793,11 @@ def test_tls(start: Callable[..., Running], short_dir: Path) -> None:
     # A client that speaks plain HTTP to the TLS port costs one log line, nothing more.
     with socket.create_connection((host, int(port)), timeout=10) as plain:
         plain.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
-        with pytest.raises(ConnectionResetError):
-            plain.recv(65536)
+        try:
+            answer = plain.recv(65536)  # at most a TLS alert
+        except ConnectionResetError:
+            answer = b""
+        assert not answer.startswith(b"HTTP/")
     conn = http.client.HTTPSConnection(host, int(port), context=context, timeout=10)
     conn.request("GET", "/healthz")
     assert conn.getresponse().read() == b"ok\n"
@@ -1001,7 +1004,7 @@ def test_sigterm_finishes_the_request_in_flight_then_removes_the_socket(
     client.sendall(
         f"POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     )
-    time.sleep(0.2)
+    time.sleep(0.5)
     assert p.signal(signal.SIGTERM)["event"] == "stopping"
     time.sleep(0.2)
     client.sendall(body)

@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 # Values a template engine or CI system fills in later (SPEC §2 "Real-world shapes"):
 # ${VAR}, ${{ inputs.x }}, {{ .x }}, $VAR, <PLACEHOLDER>, FILLED_BY_OPERATOR-style markers.
-_PLACEHOLDER = re.compile(
-    r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>"
-)
+_PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>")
 
 
 def placeholder(value: str) -> str | None:
@@ -42,6 +40,8 @@ class Facts:
     containerd: list[ContainerdConfig] = field(default_factory=list)
     classes: list[ClassDef] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)  # every Kubernetes manifest read
+    link_groups: dict[str, str] = field(default_factory=dict)  # filled by links.group_of
 
 
 @dataclass
@@ -86,16 +86,12 @@ class LintContext:
             )
         )
 
-    def check_name(
-        self, source: SourceFile, span: Span, name: str, context: str, what: str
-    ) -> None:
+    def check_name(self, source: SourceFile, span: Span, name: str, context: str, what: str) -> None:
         """Apply the policy to one runtime name found in a file (``what`` says where it was)."""
         marker = placeholder(name)
         if marker is not None:
             self.report(
-                source,
-                span,
-                "SP003",
+                source, span, "SP003",
                 f"{what} {name!r} is filled in later ({marker}); "
                 "its final value cannot be checked here",
             )
@@ -105,12 +101,10 @@ class LintContext:
             return
         severity = "warning" if decision.action == "warn" else None
         if severity is None:
-            severity = (
-                default_severity(decision.rule) if decision.rule.startswith("SP") else "error"
-            )
-        self.report(
-            source, span, decision.rule, f"{what} {name!r}: {decision.reason}", severity=severity
-        )
+            severity = default_severity(decision.rule) if decision.rule.startswith("SP") else "error"
+        # Reasons usually quote the name already; say it once.
+        subject = what if repr(name) in decision.reason else f"{what} {name!r}"
+        self.report(source, span, decision.rule, f"{subject}: {decision.reason}", severity=severity)
 
 
 def location(source: SourceFile, span: Span, message: str = "") -> Location:

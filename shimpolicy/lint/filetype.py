@@ -28,8 +28,14 @@ class FileType:
 
 # Name patterns (on the file's base name) that decide a type without reading the file.
 COMPOSE_NAMES = (
-    "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
-    "compose.*.yaml", "compose.*.yml", "docker-compose.*.yaml", "docker-compose.*.yml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+    "compose.*.yaml",
+    "compose.*.yml",
+    "docker-compose.*.yaml",
+    "docker-compose.*.yml",
 )
 _SHEBANG = re.compile(
     r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|k|z|)sh\b"

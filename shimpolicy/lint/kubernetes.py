@@ -214,6 +214,7 @@ def workload(obj: Mapping, source: SourceFile) -> Workload | None:
 def collect(doc: list[Node] | HelmTemplate, source: SourceFile, facts: Facts) -> None:
     if isinstance(doc, HelmTemplate):
         return
+    facts.manifests.append(source.path)
     for obj in objects(doc):
         if _is_runtime_class(obj):
             cls = class_def(obj, source)

@@ -8,11 +8,12 @@ denies.  ``collect`` of the Kubernetes and containerd file types records each en
 follow the links (:func:`check_workload_link`, :func:`check_class_link`) and
 ``shimpolicy graph`` draws them (:func:`build_graph`).
 
-Which files describe one cluster is not written anywhere, so links are followed only
-between files where one's directory contains the other's (:func:`same_tree`): a cluster's
-tree such as ``cluster/runtimeclasses.yaml`` with ``cluster/apps/web/deployment.yaml``
-is checked as a whole, while unrelated projects side by side (``a/pod.yaml`` next to
-``b/runtimeclass.yaml``) are not taken to describe one cluster.
+Which files describe one cluster is not written anywhere.  Links are followed within a
+*group*: Kubernetes manifests and containerd configs whose directories contain one
+another, directly or through other such files (:func:`group_of`).  A cluster's tree
+(``cluster/runtimeclasses.yaml``, ``cluster/apps/web.yaml``, ``cluster/node/config.toml``)
+is one group; unrelated projects side by side (``a/pod.yaml`` and ``b/runtimeclass.yaml``,
+with nothing linted in their common directory) are not taken to describe one cluster.
 """
 
 from __future__ import annotations
@@ -125,12 +126,37 @@ def _directory(path: str) -> str:
     return head if sep else ""
 
 
+def group_of(facts: Facts, path: str) -> str:
+    """The group a linted file belongs to, named by its top directory: manifests and
+    containerd configs are grouped when one's directory contains another's, and the
+    relation is followed through every such file of the run (computed once, after
+    collection)."""
+    if not facts.link_groups:
+        present = {_directory(p) for p in (*facts.manifests, *(c.path for c in facts.containerd))}
+        for directory in sorted(present, key=len):  # ancestors before their descendants
+            above = _nearest(directory, present)
+            facts.link_groups[directory] = directory if above is None else facts.link_groups[above]
+    directory = _directory(path)
+    return facts.link_groups.get(directory, directory)
+
+
+def _nearest(directory: str, present: set[str]) -> str | None:
+    """The closest directory above ``directory`` that holds a linted file, if any."""
+    while directory:
+        directory = _directory(directory)
+        if directory in present:
+            return directory
+    return None
+
+
 def classes_in_scope(facts: Facts, path: str) -> list[ClassDef]:
-    return [c for c in facts.classes if same_tree(c.at.path, path)]
+    group = group_of(facts, path)
+    return [c for c in facts.classes if group_of(facts, c.at.path) == group]
 
 
 def configs_in_scope(facts: Facts, path: str) -> list[ContainerdConfig]:
-    return [c for c in facts.containerd if same_tree(c.path, path)]
+    group = group_of(facts, path)
+    return [c for c in facts.containerd if group_of(facts, c.path) == group]
 
 
 # -- checks run from the Kubernetes file type ---------------------------------------------
@@ -151,7 +177,9 @@ def check_workload_link(ctx: LintContext, source: SourceFile, workload: Workload
     hint = f"; did you mean '{close[0]}'?" if close else ""
     related = tuple(
         _at(c.at, f"RuntimeClass '{c.name}'")
-        for c in sorted(classes, key=lambda c: (c.name != (close[0] if close else None), c.at))
+        for c in sorted(
+            classes, key=lambda c: (c.name != (close[0] if close else None), _order(c.at))
+        )
     )
     ctx.report(
         source,
@@ -357,12 +385,13 @@ def _default_chains(
             )
             continue
         used.add(handler.at)
-        result.append(Chain((*head, *_handler_steps(policy, handler))))
+        result.append(Chain((*head, *_handler_steps(policy, handler, default=True))))
     return result
 
 
-def _handler_steps(policy: Policy, handler: HandlerDef) -> tuple[Step, ...]:
-    label = handler.name + (" (built in)" if handler.builtin else "")
+def _handler_steps(policy: Policy, handler: HandlerDef, default: bool = False) -> tuple[Step, ...]:
+    notes = [n for n, on in (("built in", handler.builtin), ("default", default)) if on]
+    label = handler.name + (f" ({', '.join(notes)})" if notes else "")
     steps = [Step("handler", label, handler.at)]
     runtime_type = handler.runtime_type
     if not runtime_type:
@@ -392,7 +421,7 @@ def render_text(chains: Iterable[Chain]) -> str:
         lines = []
         for i, step in enumerate(chain.steps):
             arrow = "" if i == 0 else "  -> "
-            text = f"{arrow}{_STEP_TITLES[step.kind]} {step.label}"
+            text = arrow + f"{_STEP_TITLES[step.kind]} {step.label}".lstrip()
             if step.location is not None:
                 loc = step.location
                 text += f"  ({loc.path}:{loc.line}:{loc.column})"
@@ -462,6 +491,10 @@ def _dot_escape(text: str) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _order(loc: Location) -> tuple[str, int, int]:
+    return loc.path, loc.line, loc.column
 
 
 def _span(loc: Location) -> Span:

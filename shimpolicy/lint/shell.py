@@ -18,7 +18,7 @@ computes (``$RT``, ``$(…)``) is reported as unresolvable (SP003).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
 
 from ..syntax import Span
 from ..syntax.shell import RuntimeFlag, find_runtime_flags
@@ -31,6 +31,8 @@ from .source import SourceFile
 # nerdctl (pkg/cmd/container/run_runtime.go): names it hands to containerd as shims.
 NERDCTL_SHIM_PREFIX = "io.containerd."
 NERDCTL_SHIMS = frozenset({"wtf.sbk.runj.v1"})
+# ``${VAR:-default}`` / ``${VAR-default}`` with a literal default.
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^$`\\{}'\"]*)\}")
 
 
 def load(source: SourceFile) -> str:
@@ -42,30 +44,29 @@ def collect(doc: str, source: SourceFile, facts: Facts) -> None:
 
 
 def check(doc: str, source: SourceFile, ctx: LintContext) -> None:
-    check_flags(ctx, source, ((flag, flag.span) for flag in find_runtime_flags(doc)))
-
-
-def check_flags(
-    ctx: LintContext, source: SourceFile, flags: Iterable[tuple[RuntimeFlag, Span]]
-) -> None:
-    """Judge each ``--runtime`` value; its span is given apart, for text cut from a file."""
-    for flag, span in flags:
-        check_flag(ctx, source, flag, span)
+    for flag in find_runtime_flags(doc):
+        check_flag(ctx, source, flag, flag.span)
 
 
 def check_flag(ctx: LintContext, source: SourceFile, flag: RuntimeFlag, span: Span) -> None:
+    """Judge one ``--runtime`` value; ``span`` is where it is written (for text cut from a
+    larger file, such as a workflow's ``run:``, not the flag's own span)."""
     what = f"`{flag.command} --runtime`"
     value = flag.value
     if not flag.literal:
-        marker = placeholder(value) or value
-        ctx.report(
-            source,
-            span,
-            "SP003",
-            f"{what} {value!r} is filled in later ({marker}); its final value cannot be "
-            "checked here",
-        )
-    elif flag.tool == "docker":
+        default = _DEFAULTED.fullmatch(value)
+        if default is None:
+            marker = placeholder(value) or value
+            ctx.report(
+                source,
+                span,
+                "SP003",
+                f"{what} {value!r} is filled in later ({marker}); its final value cannot be "
+                "checked here",
+            )
+            return
+        value = default.group(1)  # ${VAR:-default}: the default is checked, as for Compose
+    if flag.tool == "docker":
         check_docker_runtime(ctx, source, span, value, what, "SP601")
     elif flag.tool == "nerdctl":
         _check_nerdctl(ctx, source, span, value, what)

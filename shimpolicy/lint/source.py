@@ -81,4 +81,5 @@ def decode(raw: bytes) -> str:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise ReadProblem(f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})", line, column) from None
+        message = f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})"
+        raise ReadProblem(message, line, column) from None

@@ -47,13 +47,17 @@ def parse_suppressions(source: SourceFile, comment: str) -> list[Suppression]:
         stripped = text.strip()
         m = _PRAGMA.search(text) if "shimpolicy:" in text else None
         if m and m.group("marker") == comment:
-            rules = frozenset(_canonical(r.strip()) for r in m.group("rules").split(",") if r.strip())
+            names = (r.strip() for r in m.group("rules").split(","))
+            rules = frozenset(_canonical(r) for r in names if r)
             own_line = stripped.startswith(comment)
             whole_file = m.group("scope") == "ignore-file"
             s = Suppression(
-                number, m.start("marker") + 1, len(text) + 1,
+                number,
+                m.start("marker") + 1,
+                len(text) + 1,
                 None if whole_file else (None if own_line else number),
-                rules, (m.group("reason") or "").strip(),
+                rules,
+                (m.group("reason") or "").strip(),
             )
             found.append(s)
             if own_line and not whole_file:
@@ -81,7 +85,8 @@ def apply_suppressions(
     for s in suppressions:
         span = Span(s.line, s.column, s.line, s.end_column)
         if not s.reason:
-            problems.append((span, "SP005", "suppression without a reason: add `-- why` after the rule list"))
+            message = "suppression without a reason: add `-- why` after the rule list"
+            problems.append((span, "SP005", message))
         elif not s.rules:
             problems.append((span, "SP005", "suppression names no rule"))
         else:
@@ -100,9 +105,11 @@ def apply_suppressions(
     for s in active:
         if not s.used:
             scope = "this file" if s.target is None else f"line {s.target}"
-            problems.append((
-                Span(s.line, s.column, s.line, s.end_column),
-                "SP004",
-                f"unused suppression: no {', '.join(sorted(s.rules))} finding on {scope}",
-            ))
+            problems.append(
+                (
+                    Span(s.line, s.column, s.line, s.end_column),
+                    "SP004",
+                    f"unused suppression: no {', '.join(sorted(s.rules))} finding on {scope}",
+                )
+            )
     return kept, problems

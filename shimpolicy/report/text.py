@@ -43,7 +43,8 @@ def write(
             out.append(f"  {f.line} | {src}")
             out.append(f"  {' ' * len(str(f.line))} | {' ' * (f.column - 1)}^{'~' * (width - 1)}")
         for r in f.related:
-            out.append(f"  note: {r.path}:{r.line}:{r.column}: {r.message}")
+            note = f"  note: {r.path}:{r.line}:{r.column}"
+            out.append(f"{note}: {r.message}" if r.message else note)
     if result.findings:
         counts = Counter(f.severity for f in result.findings)
         parts = [

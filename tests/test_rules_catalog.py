@@ -1,0 +1,95 @@
+"""The rule catalog in rules/: complete, consistent, examples that hold, docs in sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shimpolicy.cli import main
+from shimpolicy.lint.engine import lint_text
+from shimpolicy.lint.rulebook import catalog, lookup
+from shimpolicy.policy import Policy
+from shimpolicy.rulesdoc import render_index, splice
+
+ROOT = Path(__file__).resolve().parent.parent
+SEVERITIES = ("error", "warning", "info")
+SOURCES = {"policy", "file", "daemon.json", "compose", "containerd", "kubernetes", "shell", "links"}
+
+
+def _policy(settings: dict[str, Any]) -> Policy:
+    if not settings:
+        return Policy.default()
+    return Policy.from_dict({"version": 1, "extends": "default", **settings})
+
+
+def _lint_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (doc.id, i, ex)
+        for doc in catalog().values()
+        for i, ex in enumerate(doc.examples)
+        if "content" in ex
+    ]
+
+
+def test_every_rule_file_is_named_for_its_id_and_complete() -> None:
+    files = sorted(p.stem for p in (ROOT / "rules").glob("*.yaml"))
+    assert files == sorted(catalog())
+    names = [doc.name for doc in catalog().values()]
+    assert len(names) == len(set(names))
+    for doc in catalog().values():
+        raw = yaml.safe_load((ROOT / "rules" / f"{doc.id}.yaml").read_text(encoding="utf-8"))
+        assert set(raw) >= {"id", "name", "title", "severity", "source", "rationale", "examples"}
+        # Policy rules that allow report nothing: their severity is "none".
+        allowed = ("error", "warning", "info", "none") if doc.source == "policy" else SEVERITIES
+        assert doc.severity in allowed, doc.id
+        assert doc.source in SOURCES, doc.id
+        assert doc.rationale, doc.id
+
+
+def test_every_lint_rule_has_a_failing_and_a_passing_example() -> None:
+    for doc in catalog().values():
+        if doc.source == "policy":
+            continue
+        expects = [bool(ex["expect"]) for ex in doc.examples if "content" in ex]
+        assert True in expects and False in expects, doc.id
+
+
+@pytest.mark.parametrize(("rule", "index", "example"), _lint_examples())
+def test_rule_example(rule: str, index: int, example: dict[str, Any]) -> None:
+    result = lint_text(example["content"], example["filename"], _policy(example.get("policy") or {}))
+    got = [
+        {"rule": f.rule, "line": f.line, "column": f.column}
+        for f in result.findings
+        if f.rule == rule
+    ]
+    assert got == [{"rule": e["rule"], "line": e["line"], "column": e["column"]}
+                   for e in example["expect"]]
+
+
+def test_readme_rule_index_is_generated_from_rules() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_index() in readme
+    assert splice(readme) == readme
+
+
+def test_rule_command_prints_one_rules_documentation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rule", "reserved-runc"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SP201 reserved-runc: `runc` is reserved in daemon.json runtimes\n")
+    assert "runtime name 'runc' is reserved" in out
+
+
+def test_rule_command_rejects_an_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rule", "SP999"]) == 2
+    assert capsys.readouterr().err == (
+        "shimpolicy: error: unknown rule 'SP999'; `shimpolicy rule` lists them\n"
+    )
+
+
+def test_lookup_by_id_and_by_name_agree() -> None:
+    for doc in catalog().values():
+        assert lookup(doc.id) is doc
+        assert lookup(doc.name) is doc
