@@ -7,17 +7,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .catalog import SHIMS, Shim
 from .docker import docker_permits
 from .name import KINDS, NOTES, Note, RuntimeName, parse
 
+if TYPE_CHECKING:
+    from .policy import Decision, Policy, PolicyError
+
 __version__ = "0.1.0"
+
+# The policy layer is imported on first use: `import shimpolicy` stays cheap for callers
+# that only parse names.
+_LAZY = {"Policy", "Decision", "PolicyError"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import policy
+
+        return getattr(policy, name)
+    raise AttributeError(f"module 'shimpolicy' has no attribute {name!r}")
 
 __all__ = [
     "KINDS",
     "NOTES",
     "SHIMS",
+    "Decision",
     "Note",
+    "Policy",
+    "PolicyError",
     "RuntimeName",
     "Shim",
     "__version__",

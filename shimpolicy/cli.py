@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from .lint.source import DEFAULT_MAX_BYTES
 from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
 
 if TYPE_CHECKING:
@@ -96,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         help="ignore `# shimpolicy: ignore[...]` comments",
     )
     lp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    lp.add_argument(
+        "--max-file-size",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="BYTES",
+        help=f"larger files are reported, not read (default {DEFAULT_MAX_BYTES})",
+    )
     lp.add_argument("paths", nargs="*", metavar="PATH")
 
     pol = sub.add_parser("policy", help="show or validate policies")
@@ -242,6 +250,7 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         exclude=tuple(args.exclude),
         file_type=args.file_type,
         inline_ignores=not args.no_inline_ignores,
+        max_bytes=args.max_file_size,
     )
     sources: dict[str, str] = {}
     if "-" in args.paths:

@@ -8,6 +8,7 @@ reduced to the *series* whose rules apply.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 ContainerdSeries = Literal["1.5", "1.6", "1.7", "2"]
@@ -20,6 +21,7 @@ _CONTAINERD = re.compile(r"(1\.[567]|2(?:\.\d+)?|2\.x)(?:\.\d+)*")
 _DOCKER = re.compile(r"(20\.10|22\.06|2[3-9])(?:\.\d+)*")
 
 
+@lru_cache(maxsize=64)
 def containerd_series(version: str) -> ContainerdSeries:
     """Reduce '1.6.20', '1.7', '2.1' or '2.x' to the series whose rules apply."""
     m = _CONTAINERD.fullmatch(version) if isinstance(version, str) else None
@@ -29,6 +31,7 @@ def containerd_series(version: str) -> ContainerdSeries:
     return "2" if head.startswith("2") else head  # type: ignore[return-value]
 
 
+@lru_cache(maxsize=64)
 def docker_major(version: str) -> int:
     """Reduce '28', '28.2.2', '20.10' or '22.06' to a comparable major number (20, 22, 23 …)."""
     m = _DOCKER.fullmatch(version) if isinstance(version, str) else None

@@ -46,12 +46,17 @@ def test_check_warn_fails_only_with_fail_on_warn() -> None:
 
 
 def test_check_json_fields_in_input_order() -> None:
-    code, out = run("check", "--format", "json", "--containerd", "1.6", "--docker", "24", "--", "-x.y", ".a")
+    code, out = run(
+        "check", "--format", "json", "--containerd", "1.6", "--docker", "24", "--", "-x.y", ".a"
+    )
     results = json.loads(out)["results"]
     assert [r["name"] for r in results] == ["-x.y", ".a"]
     first = results[1]
     assert {k: first[k] for k in ("name", "kind", "binary", "error", "docker_permitted")} == {
-        "name": ".a", "kind": "shim", "binary": "containerd-shim--a", "error": None,
+        "name": ".a",
+        "kind": "shim",
+        "binary": "containerd-shim--a",
+        "error": None,
         "docker_permitted": True,
     }
     assert first["decision"] == "warn" and first["rule"] == "SP112"
@@ -61,7 +66,8 @@ def test_check_json_fields_in_input_order() -> None:
 def test_check_reads_names_from_stdin() -> None:
     code, out = run("check", "--format", "json", "-", stdin="io.containerd.kata.v2\nrunc\n")
     assert [(r["name"], r["decision"]) for r in json.loads(out)["results"]] == [
-        ("io.containerd.kata.v2", "allow"), ("runc", "deny"),
+        ("io.containerd.kata.v2", "allow"),
+        ("runc", "deny"),
     ]
     assert code == 1
 
@@ -94,8 +100,10 @@ def test_lint_json_walks_directories_and_skips_vendored_trees() -> None:
     code, out = run("lint", "--format", "json", str(TREE))
     doc = json.loads(out)
     assert doc["files_checked"] == 2
-    assert [(f["path"].rsplit("tree/", 1)[1], f["line"], f["column"], f["rule"], f["severity"])
-            for f in doc["findings"]] == [
+    assert [
+        (f["path"].rsplit("tree/", 1)[1], f["line"], f["column"], f["rule"], f["severity"])
+        for f in doc["findings"]
+    ] == [
         ("deploy/compose.yaml", 10, 38, "SP004", "warning"),
         ("etc/docker/daemon.json", 4, 5, "SP201", "error"),
     ]
@@ -127,10 +135,12 @@ def test_lint_clean_file_prints_nothing_and_exits_zero() -> None:
 def test_lint_text_shows_the_source_line_and_a_caret() -> None:
     code, out = run("lint", str(FIXTURES / "bad-compose.yaml"))
     lines = out.splitlines()
-    assert lines[0].endswith("bad-compose.yaml:4:14: error SP104 services.a.runtime: "
-                             "'/usr/bin/evil' is a path that containerd would execute directly as "
-                             "root (C2 step 2); chosen per container, it would let anyone with API "
-                             "access run any file on the host, which is why Docker refuses such names")
+    assert lines[0].endswith(
+        "bad-compose.yaml:4:14: error SP104 services.a.runtime: "
+        "'/usr/bin/evil' is a path that containerd would execute directly as "
+        "root (C2 step 2); chosen per container, it would let anyone with API "
+        "access run any file on the host, which is why Docker refuses such names"
+    )
     assert lines[1:] == [
         "  4 |     runtime: /usr/bin/evil",
         "    |              ^~~~~~~~~~~~~",
@@ -143,7 +153,9 @@ def test_lint_stdin_with_filename() -> None:
     text = (FIXTURES / "bad-compose.yaml").read_text()
     code, out = run("lint", "--format", "json", "--stdin-filename", "compose.yaml", "-", stdin=text)
     doc = json.loads(out)
-    assert [(f["path"], f["line"], f["rule"]) for f in doc["findings"]] == [("compose.yaml", 4, "SP104")]
+    assert [(f["path"], f["line"], f["rule"]) for f in doc["findings"]] == [
+        ("compose.yaml", 4, "SP104")
+    ]
     assert code == 1
 
 
@@ -167,7 +179,9 @@ def test_lint_unparsable_file_is_a_finding_not_a_crash(tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_invalid_policy_exits_2_with_its_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_policy_exits_2_with_its_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\nrules:\n  - id: x\n    action: permit\n")
     assert run("check", "--policy", str(policy), "x.y")[0] == 2
@@ -203,6 +217,11 @@ def test_no_command_prints_help_and_exits_2() -> None:
 
 def test_python_dash_m_and_console_script_agree() -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    p = subprocess.run([sys.executable, "-m", "shimpolicy", "check", "io.containerd.kata.v2"],
-                       capture_output=True, text=True, env=env, check=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "shimpolicy", "check", "io.containerd.kata.v2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert (p.returncode, p.stdout.split("\t")[0], p.stderr) == (0, "allow", "")

@@ -38,14 +38,23 @@ def _validate(doc: dict[str, Any]) -> None:
     jsonschema.Draft4Validator(_sarif_schema()).validate(doc)
 
 
-FINDING = Finding("a/compose.yaml", 4, 14, 4, 27, "SP104", "error", "bad: path", (
-    Location("etc/daemon.json", 2, 3, 2, 9, "configured here"),
-))
+FINDING = Finding(
+    "a/compose.yaml",
+    4,
+    14,
+    4,
+    27,
+    "SP104",
+    "error",
+    "bad: path",
+    (Location("etc/daemon.json", 2, 3, 2, 9, "configured here"),),
+)
 
 
 def test_sarif_of_a_real_run_is_valid_and_describes_each_rule() -> None:
-    result = lint_paths([str(FIXTURES / "daemon_json" / "mistakes"), str(FIXTURES / "compose")],
-                        Policy.default())
+    result = lint_paths(
+        [str(FIXTURES / "daemon_json" / "mistakes"), str(FIXTURES / "compose")], Policy.default()
+    )
     doc = json.loads(WRITERS["sarif"](result))
     _validate(doc)
     run = doc["runs"][0]
@@ -73,7 +82,10 @@ def test_sarif_related_locations() -> None:
     [related] = doc["runs"][0]["results"][0]["relatedLocations"]
     assert related["physicalLocation"]["artifactLocation"]["uri"] == "etc/daemon.json"
     assert related["physicalLocation"]["region"] == {
-        "startLine": 2, "startColumn": 3, "endLine": 2, "endColumn": 9,
+        "startLine": 2,
+        "startColumn": 3,
+        "endLine": 2,
+        "endColumn": 9,
     }
     assert related["message"] == {"text": "configured here"}
 
@@ -98,11 +110,26 @@ def test_json_report_fields() -> None:
     doc = json.loads(WRITERS["json"](LintResult(1, (FINDING,))))
     assert doc == {
         "files_checked": 1,
-        "findings": [{
-            "path": "a/compose.yaml", "line": 4, "column": 14, "end_line": 4, "end_column": 27,
-            "rule": "SP104", "severity": "error", "message": "bad: path",
-            "related": [{"path": "etc/daemon.json", "line": 2, "column": 3, "message": "configured here"}],
-        }],
+        "findings": [
+            {
+                "path": "a/compose.yaml",
+                "line": 4,
+                "column": 14,
+                "end_line": 4,
+                "end_column": 27,
+                "rule": "SP104",
+                "severity": "error",
+                "message": "bad: path",
+                "related": [
+                    {
+                        "path": "etc/daemon.json",
+                        "line": 2,
+                        "column": 3,
+                        "message": "configured here",
+                    }
+                ],
+            }
+        ],
     }
 
 

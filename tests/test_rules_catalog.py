@@ -59,14 +59,17 @@ def test_every_lint_rule_has_a_failing_and_a_passing_example() -> None:
 
 @pytest.mark.parametrize(("rule", "index", "example"), _lint_examples())
 def test_rule_example(rule: str, index: int, example: dict[str, Any]) -> None:
-    result = lint_text(example["content"], example["filename"], _policy(example.get("policy") or {}))
+    result = lint_text(
+        example["content"], example["filename"], _policy(example.get("policy") or {})
+    )
     got = [
         {"rule": f.rule, "line": f.line, "column": f.column}
         for f in result.findings
         if f.rule == rule
     ]
-    assert got == [{"rule": e["rule"], "line": e["line"], "column": e["column"]}
-                   for e in example["expect"]]
+    assert got == [
+        {"rule": e["rule"], "line": e["line"], "column": e["column"]} for e in example["expect"]
+    ]
 
 
 def test_readme_rule_index_is_generated_from_rules() -> None:

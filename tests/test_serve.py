@@ -669,7 +669,7 @@ def test_oversize_request_is_a_413_without_reading_it(start: Callable[..., Runni
         f"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n"
     ).encode()
     answer = _raw(s, head)
-    assert answer.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
+    assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"Connection: close\r\n" in answer
     error = f"the request body exceeds the limit of {MAX_BODY} bytes"
     assert answer.endswith(json.dumps({"error": error}, separators=(",", ":")).encode())

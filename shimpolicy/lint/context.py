@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 # Values a template engine or CI system fills in later (SPEC §2 "Real-world shapes"):
 # ${VAR}, ${{ inputs.x }}, {{ .x }}, $VAR, <PLACEHOLDER>, FILLED_BY_OPERATOR-style markers.
-_PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>")
+_PLACEHOLDER = re.compile(
+    r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>"
+)
 
 
 def placeholder(value: str) -> str | None:
@@ -86,12 +88,16 @@ class LintContext:
             )
         )
 
-    def check_name(self, source: SourceFile, span: Span, name: str, context: str, what: str) -> None:
+    def check_name(
+        self, source: SourceFile, span: Span, name: str, context: str, what: str
+    ) -> None:
         """Apply the policy to one runtime name found in a file (``what`` says where it was)."""
         marker = placeholder(name)
         if marker is not None:
             self.report(
-                source, span, "SP003",
+                source,
+                span,
+                "SP003",
                 f"{what} {name!r} is filled in later ({marker}); "
                 "its final value cannot be checked here",
             )
@@ -101,7 +107,9 @@ class LintContext:
             return
         severity = "warning" if decision.action == "warn" else None
         if severity is None:
-            severity = default_severity(decision.rule) if decision.rule.startswith("SP") else "error"
+            severity = (
+                default_severity(decision.rule) if decision.rule.startswith("SP") else "error"
+            )
         # Reasons usually quote the name already; say it once.
         subject = what if repr(name) in decision.reason else f"{what} {name!r}"
         self.report(source, span, decision.rule, f"{subject}: {decision.reason}", severity=severity)

@@ -108,7 +108,7 @@ def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bo
                         if e.is_dir(follow_symlinks=False):
                             if e.name not in SKIP_DIRS:
                                 subdirs.append(e.path)
-                        elif e.is_file(follow_symlinks=False):
+                        elif e.is_file():  # a link to a regular file is read; FIFOs never
                             yield e.path, False
                     except OSError:
                         continue
@@ -150,14 +150,17 @@ def lint_text(
 def lint_bytes(
     data: bytes, filename: str, policy: Policy, options: LintOptions = LintOptions()
 ) -> LintResult:
+    """Lint one document given as bytes (stdin): the same checks as a file on disk."""
     try:
+        if len(data) > options.max_bytes:
+            limit = options.max_bytes
+            raise ReadProblem(f"input is larger than the {limit}-byte limit; not read")
         text = decode(data)
     except ReadProblem as e:
-        kind = options.file_type or type_by_name(filename) or "unknown"
-        f = Finding(
-            _display(filename), e.line, e.column, e.line, e.column, "SP001", "error", e.message
+        path = _display(filename)
+        return LintResult(
+            1, (Finding(path, e.line, e.column, e.line, e.column, "SP001", "error", e.message),)
         )
-        return LintResult(1, (f,)) if kind else LintResult(0, ())
     return lint_text(text, filename, policy, options)
 
 
