@@ -294,13 +294,12 @@ def test_default_runtime_name_naming_no_handler() -> None:
     ]
 
 
-def test_containerd_1_replaces_the_builtin_runc_with_the_files_runtimes() -> None:
+def test_containerd_1_7_replaces_the_builtin_runc_with_the_files_runtimes() -> None:
     text = (
         '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.spin-v1]\n'
         'runtime_type = "/opt/kwasm/bin/containerd-shim-spin-v1"\n'
     )
-    # containerd 1.7 reads a file without `version` from [plugins.cri] only, and would
-    # not have `runc` if the section were read.
+    # containerd 1.7 reads a file without `version` from [plugins.cri] only.
     assert rows_of(text, "1.7") == [
         (1, 1, "SP407",
          "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
@@ -310,7 +309,10 @@ def test_containerd_1_replaces_the_builtin_runc_with_the_files_runtimes() -> Non
          '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 1.7 '
          "reads the CRI runtimes of a version 1 config (no `version` key) from "
          "`[plugins.cri.containerd]`; add `version = 2` at the top"),
-        (1, 49, "SP403",
+    ]
+    # Read (with `version = 2`), its `runtimes` replace the built-in `runc`.
+    assert rows_of("version = 2\n" + text, "1.7") == [
+        (2, 49, "SP403",
          '`default_runtime_name` is not set, so it is "runc", but containerd 1.7 replaces its '
          "built-in handlers with this file's `runtimes`, which define no `runc`: the CRI "
          "plugin fails to load and no pod can start (`no corresponding runtime configured in "
@@ -514,7 +516,11 @@ def test_realworld_containerd_configs_for_containerd_1_7() -> None:
     ]
     assert found == [
         # Without `version = 2`, containerd 1.7 never reads these sections.
-        ("docker-setup-runtimes/config.toml", 2, 38, "SP409"),
-        ("jessfraz-dotfiles-v1/config.toml", 38, 24, "SP108"),
+        ("docker-setup-runtimes/config.toml", 1, 38, "SP409"),
+        # containerd 1.7 cannot read a version 3 file.
+        ("eks-nodeadm-nvidia-v3/config.toml", 1, 11, "SP408"),
+        # The legacy v1 runtime is deprecated in 1.7 (the policy warns).
+        ("jessfraz-dotfiles-v1/config.toml", 39, 24, "SP108"),
+        ("nvidia-toolkit-test-v2/config.toml", 81, 26, "SP109"),
         ("rcm-kwasm-shim-path/config.toml", 20, 38, "SP409"),
     ]

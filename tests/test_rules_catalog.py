@@ -11,7 +11,7 @@ import yaml
 from shimpolicy.cli import main
 from shimpolicy.lint.engine import lint_text
 from shimpolicy.lint.rulebook import catalog, lookup
-from shimpolicy.policy import Policy
+from shimpolicy.policy import Policy, default_policy_table
 from shimpolicy.rulesdoc import render_index, splice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +72,11 @@ def test_rule_example(rule: str, index: int, example: dict[str, Any]) -> None:
     ]
 
 
-def test_readme_rule_index_is_generated_from_rules() -> None:
+def test_readme_generated_sections_are_up_to_date() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert render_index() in readme
-    assert splice(readme) == readme
+    assert default_policy_table().rstrip() in readme
+    assert splice(readme) == readme, "run `python -m shimpolicy.rulesdoc README.md`"
 
 
 def test_rule_command_prints_one_rules_documentation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,3 +97,15 @@ def test_lookup_by_id_and_by_name_agree() -> None:
     for doc in catalog().values():
         assert lookup(doc.id) is doc
         assert lookup(doc.name) is doc
+
+
+def test_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Policies") :]
+    block = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))]
+    path = tmp_path / ".shimpolicy.yaml"
+    path.write_text(block)
+    policy = Policy.load(path)
+    assert policy.decide("io.containerd.kata.v2").rule == "kata"
+    assert policy.decide("/usr/bin/x").rule == "no-paths"
+    assert policy.decide("/usr/bin/x").reason == "containerd would execute '/usr/bin/x' as root"

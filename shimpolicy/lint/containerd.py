@@ -160,8 +160,9 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     plugins = doc.get("plugins")
     has_v2 = isinstance(plugins, Mapping) and plugins.get(CRI_V2) is not None
     for section in sections:
-        _check_layout(section, config.version, has_v2, doc.get("version") is None, source, ctx)
-        _check_section(section, config, source, ctx)
+        versionless = doc.get("version") is None
+        if _check_layout(section, config.version, has_v2, versionless, source, ctx):
+            _check_section(section, config, source, ctx)
 
 
 def _minor(containerd: str) -> int | None:
@@ -239,12 +240,13 @@ def _check_layout(
     versionless: bool,
     source: SourceFile,
     ctx: LintContext,
-) -> None:
-    """SP409: a CRI section the target containerd never reads for this config version."""
+) -> bool:
+    """SP409: a CRI section the target containerd never reads for this config version.
+    True when the section is read (and so worth checking further)."""
     c = ctx.containerd
     two = containerd_series(c) == "2"
     if version >= 3 and not two:
-        return  # SP408 already says containerd cannot read the file
+        return True  # SP408 already says containerd cannot read the file
     plugin = section.plugin
     if version >= 3:
         expected = CRI_V3
@@ -259,11 +261,11 @@ def _check_layout(
             f'containerd {c} replaces it with `[plugins."{CRI_V2}"]`; set `version = 3` and '
             "keep one of the two",
         )
-        return
+        return False
     else:
         expected = CRI_V2 if plugin == CRI_V1 and version != 1 else plugin
     if plugin == expected:
-        return
+        return True
     wanted = _Section(expected, section.key, section.table).header
     which = f"version {version} config" + (" (no `version` key)" if versionless else "")
     hint = "; add `version = 2` at the top" if version == 1 and expected == CRI_V1 else ""
@@ -274,6 +276,7 @@ def _check_layout(
         f"`[{section.header}]` is ignored: containerd {c} reads the CRI runtimes of a "
         f"{which} from `[{wanted}]`{hint}",
     )
+    return False
 
 
 def _check_section(

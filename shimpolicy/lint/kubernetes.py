@@ -343,7 +343,7 @@ def _filled_in_later(
     marker = fill_in_marker(value)
     if marker is None:
         return False
-    which = "a placeholder" if marker == value else f"filled in later ({marker})"
+    which = "a placeholder" if placeholder(value) is None else f"filled in later ({marker})"
     ctx.report(
         source,
         span,
