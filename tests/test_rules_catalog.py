@@ -108,4 +108,4 @@ def test_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
     policy = Policy.load(path)
     assert policy.decide("io.containerd.kata.v2").rule == "kata"
     assert policy.decide("/usr/bin/x").rule == "no-paths"
-    assert policy.decide("/usr/bin/x").reason == "containerd would execute '/usr/bin/x' as root"
+    assert policy.decide("/usr/bin/x").reason == "containerd would execute /usr/bin/x as root"
