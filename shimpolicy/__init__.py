@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return getattr(policy, name)
     raise AttributeError(f"module 'shimpolicy' has no attribute {name!r}")
 
+
 __all__ = [
     "KINDS",
     "NOTES",

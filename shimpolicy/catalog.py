@@ -8,8 +8,8 @@ run ``containerd-shim-kata-v2``.  ``names`` are the runtime names each project d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 

@@ -98,6 +98,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     lp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     lp.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes for large trees (default: the number of cores)",
+    )
+    lp.add_argument(
         "--max-file-size",
         type=int,
         default=DEFAULT_MAX_BYTES,
@@ -251,6 +259,7 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         file_type=args.file_type,
         inline_ignores=not args.no_inline_ignores,
         max_bytes=args.max_file_size,
+        jobs=max(1, args.jobs),
     )
     sources: dict[str, str] = {}
     if "-" in args.paths:

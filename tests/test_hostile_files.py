@@ -64,6 +64,7 @@ def test_deeply_nested_yaml_does_not_reach_libyaml_s_crash(tmp_path: Path) -> No
     code, findings = lint_json(str(tmp_path))
     assert [f["rule"] for f in findings] == ["SP001"]
     assert "nesting deeper than" in str(findings[0]["message"])
+    assert code == 1
 
 
 def test_python_tags_are_never_constructed(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from shimpolicy.lint.compose import Malformed, interpolations
 from shimpolicy.lint.engine import lint_paths, lint_text
@@ -498,41 +497,6 @@ def test_a_shared_runtime_names_every_service_that_takes_it() -> None:
             "name (C1), so the rest of it selects nothing",
         ),
     ]
-
-
-# ---------------------------------------------------------------- rule catalog
-
-
-def _examples() -> list[tuple[str, dict[str, object]]]:
-    cases: list[tuple[str, dict[str, object]]] = []
-    names = ["SP002.yaml", "SP003.yaml", "SP004.yaml", "SP005.yaml"]
-    for path in [*sorted(RULES.glob("SP3*.yaml")), *(RULES / n for n in names)]:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cases.extend((doc["id"], example) for example in doc["examples"])
-    return cases
-
-
-@pytest.mark.parametrize(
-    ("rule", "example"), _examples(), ids=lambda v: v if isinstance(v, str) else ""
-)
-def test_rule_examples(rule: str, example: dict[str, object]) -> None:
-    settings = example.get("policy") or {}
-    assert isinstance(settings, dict)
-    result = lint_text(str(example["content"]), str(example["filename"]), policy(**settings))
-    got = [
-        {"rule": f.rule, "line": f.line, "column": f.column}
-        for f in result.findings
-        if f.rule == rule
-    ]
-    assert got == example["expect"]
-
-
-def test_every_compose_rule_has_a_failing_and_a_passing_example() -> None:
-    for path in sorted(RULES.glob("SP3*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert doc["source"] == "compose", path.name
-        assert any(e["expect"] for e in doc["examples"]), path.name
-        assert any(not e["expect"] for e in doc["examples"]), path.name
 
 
 # ---------------------------------------------------------------- real-world files

@@ -86,7 +86,12 @@ def test_version_3_layout_is_read_from_the_cri_runtime_plugin() -> None:
 
 def test_version_3_is_too_new_for_containerd_1_7() -> None:
     assert rows(FIXTURES / "layouts" / "v3", "1.7")[0] == (
-        2, 11, 2, 12, "SP408", "error",
+        2,
+        11,
+        2,
+        12,
+        "SP408",
+        "error",
         "config version 3 is too new: containerd 1.7 reads config versions up to 2: from "
         "1.6.32 and 1.7.17 it refuses to start (`unsupported config version `3``), earlier "
         "releases ignore the version-3 plugin sections",
@@ -95,7 +100,12 @@ def test_version_3_is_too_new_for_containerd_1_7() -> None:
 
 def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
     assert rows(FIXTURES / "layouts" / "v1", "1.7")[0] == (
-        1, 1, 1, 1, "SP407", "info",
+        1,
+        1,
+        1,
+        1,
+        "SP407",
+        "info",
         "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
         "deprecates; containerd 2.0 converts it at every start: write `version = 2` and the "
         '`plugins."io.containerd.grpc.v1.cri"` layout',
@@ -110,28 +120,73 @@ def test_version_2_needs_no_conversion_on_containerd_1_7() -> None:
 
 
 def test_positions_of_dotted_quoted_inline_and_multiline_values() -> None:
-    writable = "a directory other users can write to; install the shim in a directory only root can write, such as /usr/local/bin"  # noqa: E501
+    writable = (
+        "a directory other users can write to; install the shim in a directory only root can "
+        "write, such as /usr/local/bin"
+    )
     assert rows(FIXTURES / "positions.toml") == [
-        (5, 25, 5, 38, "SP106", "error",
-         f"handler 'dotted' runtime_type: containerd would execute '/tmp/dotted' as root from "
-         f"'/tmp', {writable}"),
-        (6, 3, 6, 16, "SP410", "warning",
-         "handler 'quoted.name' cannot be named by a Kubernetes RuntimeClass, whose handler "
-         "must be a DNS-1123 label (must not contain dots): only CRI clients that pass the "
-         "name verbatim can use it; rename the table to a label such as `runtimes.quoted` "
-         "(the runtime_type, not the handler's name, chooses the shim)"),
-        (6, 32, 6, 49, "SP106", "error",
-         "handler 'quoted.name' runtime_type: containerd would execute '/var/tmp/quoted' as "
-         f"root from '/var/tmp', {writable}"),
-        (7, 79, 7, 94, "SP106", "error",
-         "handler 'inline' options.BinaryName: containerd would execute '/home/me/crun' as "
-         f"root from '/home/me', {writable}"),
-        (11, 18, 12, 24, "SP106", "error",
-         "handler 'multi' runtime_type: containerd would execute '/run/user/1000/multi' as "
-         f"root from '/run/user/1000', {writable}"),
-        (13, 18, 13, 33, "SP106", "error",
-         "handler 'multi' runtime_path: containerd would execute '/tmp/path' as root from "
-         f"'/tmp', {writable}"),
+        (
+            5,
+            25,
+            5,
+            38,
+            "SP106",
+            "error",
+            f"handler 'dotted' runtime_type: containerd would execute '/tmp/dotted' as root from "
+            f"'/tmp', {writable}",
+        ),
+        (
+            6,
+            3,
+            6,
+            16,
+            "SP410",
+            "warning",
+            "handler 'quoted.name' cannot be named by a Kubernetes RuntimeClass, whose handler "
+            "must be a DNS-1123 label (must not contain dots): only CRI clients that pass the "
+            "name verbatim can use it; rename the table to a label such as `runtimes.quoted` "
+            "(the runtime_type, not the handler's name, chooses the shim)",
+        ),
+        (
+            6,
+            32,
+            6,
+            49,
+            "SP106",
+            "error",
+            "handler 'quoted.name' runtime_type: containerd would execute '/var/tmp/quoted' as "
+            f"root from '/var/tmp', {writable}",
+        ),
+        (
+            7,
+            79,
+            7,
+            94,
+            "SP106",
+            "error",
+            "handler 'inline' options.BinaryName: containerd would execute '/home/me/crun' as "
+            f"root from '/home/me', {writable}",
+        ),
+        (
+            11,
+            18,
+            12,
+            24,
+            "SP106",
+            "error",
+            "handler 'multi' runtime_type: containerd would execute '/run/user/1000/multi' as "
+            f"root from '/run/user/1000', {writable}",
+        ),
+        (
+            13,
+            18,
+            13,
+            33,
+            "SP106",
+            "error",
+            "handler 'multi' runtime_path: containerd would execute '/tmp/path' as root from "
+            f"'/tmp', {writable}",
+        ),
     ]
 
 
@@ -147,7 +202,7 @@ def test_a_default_dump_is_clean_apart_from_its_version() -> None:
 
 def test_an_administrators_absolute_shim_path_is_allowed() -> None:
     text = (
-        "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.spin-v1]\n"
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.spin-v1]\n'
         'runtime_type = "/opt/kwasm/bin/containerd-shim-spin-v1"\n'
     )
     assert where(text) == [(1, 1, "SP407")]
@@ -184,37 +239,86 @@ def test_files_without_a_cri_section_have_nothing_to_check() -> None:
 
 def test_placeholders_are_unresolvable_values() -> None:
     assert rows(FIXTURES / "placeholders.toml", "1.7") == [
-        (4, 26, 4, 38, "SP003", "info",
-         "`default_runtime_name` '${RUNTIME}' is filled in later (${RUNTIME}); its final "
-         "value cannot be checked here"),
-        (7, 18, 7, 35, "SP003", "info",
-         "handler 'runc' runtime_type '${RUNTIME_TYPE}' is filled in later (${RUNTIME_TYPE}); "
-         "its final value cannot be checked here"),
-        (10, 18, 10, 38, "SP003", "info",
-         "handler 'nvidia' runtime_type '{{ .RuntimeType }}' is filled in later "
-         "({{ .RuntimeType }}); its final value cannot be checked here"),
-        (17, 18, 17, 32, "SP003", "info",
-         "handler 'crun' options.BinaryName '${CRUN_PATH}' is filled in later (${CRUN_PATH}); "
-         "its final value cannot be checked here"),
+        (
+            4,
+            26,
+            4,
+            38,
+            "SP003",
+            "info",
+            "`default_runtime_name` '${RUNTIME}' is filled in later (${RUNTIME}); its final "
+            "value cannot be checked here",
+        ),
+        (
+            7,
+            18,
+            7,
+            35,
+            "SP003",
+            "info",
+            "handler 'runc' runtime_type '${RUNTIME_TYPE}' is filled in later (${RUNTIME_TYPE}); "
+            "its final value cannot be checked here",
+        ),
+        (
+            10,
+            18,
+            10,
+            38,
+            "SP003",
+            "info",
+            "handler 'nvidia' runtime_type '{{ .RuntimeType }}' is filled in later "
+            "({{ .RuntimeType }}); its final value cannot be checked here",
+        ),
+        (
+            17,
+            18,
+            17,
+            32,
+            "SP003",
+            "info",
+            "handler 'crun' options.BinaryName '${CRUN_PATH}' is filled in later (${CRUN_PATH}); "
+            "its final value cannot be checked here",
+        ),
     ]
 
 
 def test_legacy_settings_on_containerd_1_7() -> None:
     assert rows(FIXTURES / "legacy.toml", "1.7") == [
-        (8, 18, 8, 50, "SP108", "warning",
-         "`default_runtime` runtime_type: 'io.containerd.runtime.v1.linux' is the legacy v1 "
-         "runtime: deprecated, and removed in containerd 2.0, where the name resolves to the "
-         "missing binary containerd-shim-v1-linux (C4); use io.containerd.runc.v2"),
-        (11, 49, 11, 75, "SP405", "error",
-         "`untrusted_workload_runtime` and `runtimes.untrusted` both define the untrusted "
-         "handler: containerd 1.7 fails to load the CRI plugin with `conflicting definitions: "
-         "configuration includes both `untrusted_workload_runtime` and "
-         '`runtimes["untrusted"]``; keep only `runtimes.untrusted`'),
-        (19, 18, 19, 40, "SP404", "error",
-         "handler 'runc': `runtime_root` is set but runtime_type is not "
-         "io.containerd.runtime.v1.linux: containerd 1.7 fails to load the CRI plugin with "
-         "`` `runtime_root` only works for runtime io.containerd.runtime.v1.linux ``; remove "
-         "it (use the handler's `options`)"),
+        (
+            8,
+            18,
+            8,
+            50,
+            "SP108",
+            "warning",
+            "`default_runtime` runtime_type: 'io.containerd.runtime.v1.linux' is the legacy v1 "
+            "runtime: deprecated, and removed in containerd 2.0, where the name resolves to the "
+            "missing binary containerd-shim-v1-linux (C4); use io.containerd.runc.v2",
+        ),
+        (
+            11,
+            49,
+            11,
+            75,
+            "SP405",
+            "error",
+            "`untrusted_workload_runtime` and `runtimes.untrusted` both define the untrusted "
+            "handler: containerd 1.7 fails to load the CRI plugin with `conflicting definitions: "
+            "configuration includes both `untrusted_workload_runtime` and "
+            '`runtimes["untrusted"]``; keep only `runtimes.untrusted`',
+        ),
+        (
+            19,
+            18,
+            19,
+            40,
+            "SP404",
+            "error",
+            "handler 'runc': `runtime_root` is set but runtime_type is not "
+            "io.containerd.runtime.v1.linux: containerd 1.7 fails to load the CRI plugin with "
+            "`` `runtime_root` only works for runtime io.containerd.runtime.v1.linux ``; remove "
+            "it (use the handler's `options`)",
+        ),
     ]
 
 
@@ -229,19 +333,40 @@ def test_the_untrusted_conflict_points_at_the_other_definition() -> None:
 def test_legacy_settings_are_ignored_by_containerd_2() -> None:
     assert rows(FIXTURES / "legacy.toml") == [
         (2, 11, 2, 12, "SP407", "info", MIGRATED_2),
-        (7, 49, 7, 64, "SP406", "warning",
-         "`default_runtime` was removed in containerd 2.0, which ignores it (and its "
-         "runtime_type 'io.containerd.runtime.v1.linux'): pods without a RuntimeClass get "
-         "`default_runtime_name`'s handler instead; define the runtime under `runtimes` and "
-         "name it in `default_runtime_name`"),
-        (11, 49, 11, 75, "SP406", "warning",
-         "`untrusted_workload_runtime` was removed in containerd 2.0, which ignores it (and "
-         "its runtime_type 'io.containerd.runsc.v1'): define a `runtimes.untrusted` handler "
-         "instead"),
-        (19, 18, 19, 40, "SP406", "warning",
-         "handler 'runc': `runtime_root` was removed in containerd 2.0, which ignores it; it "
-         "only ever applied to the legacy runtime io.containerd.runtime.v1.linux — use the "
-         "handler's `options` instead"),
+        (
+            7,
+            49,
+            7,
+            64,
+            "SP406",
+            "warning",
+            "`default_runtime` was removed in containerd 2.0, which ignores it (and its "
+            "runtime_type 'io.containerd.runtime.v1.linux'): pods without a RuntimeClass get "
+            "`default_runtime_name`'s handler instead; define the runtime under `runtimes` and "
+            "name it in `default_runtime_name`",
+        ),
+        (
+            11,
+            49,
+            11,
+            75,
+            "SP406",
+            "warning",
+            "`untrusted_workload_runtime` was removed in containerd 2.0, which ignores it (and "
+            "its runtime_type 'io.containerd.runsc.v1'): define a `runtimes.untrusted` handler "
+            "instead",
+        ),
+        (
+            19,
+            18,
+            19,
+            40,
+            "SP406",
+            "warning",
+            "handler 'runc': `runtime_root` was removed in containerd 2.0, which ignores it; it "
+            "only ever applied to the legacy runtime io.containerd.runtime.v1.linux — use the "
+            "handler's `options` instead",
+        ),
     ]
 
 
@@ -258,12 +383,20 @@ def test_runtime_engine_is_accepted_with_the_legacy_runtime_on_1_7() -> None:
 
 
 def test_empty_default_runtime_name() -> None:
-    text = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  default_runtime_name = ""\n'
+    text = (
+        "version = 2\n"
+        '[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+        '  default_runtime_name = ""\n'
+    )
     assert rows_of(text, "1.7") == [
-        (3, 26, "SP402",
-         "`default_runtime_name` is empty: the CRI plugin of containerd 1.7 fails to load and "
-         "no pod can start (`` `default_runtime_name` is empty ``); name one of the handlers: "
-         "'runc'"),
+        (
+            3,
+            26,
+            "SP402",
+            "`default_runtime_name` is empty: the CRI plugin of containerd 1.7 fails to load and "
+            "no pod can start (`` `default_runtime_name` is empty ``); name one of the handlers: "
+            "'runc'",
+        ),
     ]
 
 
@@ -286,11 +419,15 @@ def test_default_runtime_name_naming_no_handler() -> None:
         "  runtime_type = 'io.containerd.runsc.v1'\n"
     )
     assert rows_of(text) == [
-        (3, 26, "SP403",
-         '`default_runtime_name = "kata"` names no handler of this config: the CRI plugin of '
-         "containerd 2.0 fails to load and no pod can start (`no corresponding runtime "
-         "configured in `containerd.runtimes` for `containerd` `default_runtime_name = "
-         "\"kata\"``); define `runtimes.kata` or name one of 'gvisor', 'runc'"),
+        (
+            3,
+            26,
+            "SP403",
+            '`default_runtime_name = "kata"` names no handler of this config: the CRI plugin of '
+            "containerd 2.0 fails to load and no pod can start (`no corresponding runtime "
+            "configured in `containerd.runtimes` for `containerd` `default_runtime_name = "
+            "\"kata\"``); define `runtimes.kata` or name one of 'gvisor', 'runc'",
+        ),
     ]
 
 
@@ -301,23 +438,35 @@ def test_containerd_1_7_replaces_the_builtin_runc_with_the_files_runtimes() -> N
     )
     # containerd 1.7 reads a file without `version` from [plugins.cri] only.
     assert rows_of(text, "1.7") == [
-        (1, 1, "SP407",
-         "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
-         "deprecates; containerd 2.0 converts it at every start: write `version = 2` and the "
-         '`plugins."io.containerd.grpc.v1.cri"` layout'),
-        (1, 38, "SP409",
-         '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 1.7 '
-         "reads the CRI runtimes of a version 1 config (no `version` key) from "
-         "`[plugins.cri.containerd]`; add `version = 2` at the top"),
+        (
+            1,
+            1,
+            "SP407",
+            "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
+            "deprecates; containerd 2.0 converts it at every start: write `version = 2` and the "
+            '`plugins."io.containerd.grpc.v1.cri"` layout',
+        ),
+        (
+            1,
+            38,
+            "SP409",
+            '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 1.7 '
+            "reads the CRI runtimes of a version 1 config (no `version` key) from "
+            "`[plugins.cri.containerd]`; add `version = 2` at the top",
+        ),
     ]
     # Read (with `version = 2`), its `runtimes` replace the built-in `runc`.
     assert rows_of("version = 2\n" + text, "1.7") == [
-        (2, 49, "SP403",
-         '`default_runtime_name` is not set, so it is "runc", but containerd 1.7 replaces its '
-         "built-in handlers with this file's `runtimes`, which define no `runc`: the CRI "
-         "plugin fails to load and no pod can start (`no corresponding runtime configured in "
-         "`containerd.runtimes` for `containerd` `default_runtime_name = \"runc\"``); set "
-         "`default_runtime_name` to one of 'spin-v1'"),
+        (
+            2,
+            49,
+            "SP403",
+            '`default_runtime_name` is not set, so it is "runc", but containerd 1.7 replaces its '
+            "built-in handlers with this file's `runtimes`, which define no `runc`: the CRI "
+            "plugin fails to load and no pod can start (`no corresponding runtime configured in "
+            '`containerd.runtimes` for `containerd` `default_runtime_name = "runc"``); set '
+            "`default_runtime_name` to one of 'spin-v1'",
+        ),
     ]
 
 
@@ -349,9 +498,13 @@ def test_a_drop_in_gets_the_runtime_type_from_the_config_beside_it(tmp_path: Pat
 def test_version_must_be_an_integer() -> None:
     text = 'version = "2"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
     assert rows_of(text) == [
-        (1, 11, "SP408",
-         "`version` must be an integer such as `version = 3`: containerd cannot decode this "
-         "value and refuses to start"),
+        (
+            1,
+            11,
+            "SP408",
+            "`version` must be an integer such as `version = 3`: containerd cannot decode this "
+            "value and refuses to start",
+        ),
     ]
 
 
@@ -359,7 +512,9 @@ def test_version_must_be_an_integer() -> None:
     ("containerd", "expected"),
     [("2.0", [(1, 11, "SP408")]), ("2.2", [(1, 11, "SP408")]), ("2.3", []), ("2.x", [])],
 )
-def test_version_4_needs_containerd_2_3(containerd: str, expected: list[tuple[int, int, str]]) -> None:
+def test_version_4_needs_containerd_2_3(
+    containerd: str, expected: list[tuple[int, int, str]]
+) -> None:
     text = "version = 4\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n"
     assert where(text, containerd) == expected
 
@@ -371,10 +526,14 @@ def test_version_2_section_in_a_version_3_file_is_ignored() -> None:
         '  runtime_type = "io.containerd.kata.v2"\n'
     )
     assert rows_of(text) == [
-        (2, 38, "SP409",
-         '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 2.0 reads '
-         "the CRI runtimes of a version 3 config from "
-         '`[plugins."io.containerd.cri.v1.runtime".containerd]`'),
+        (
+            2,
+            38,
+            "SP409",
+            '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 2.0 reads '
+            "the CRI runtimes of a version 3 config from "
+            '`[plugins."io.containerd.cri.v1.runtime".containerd]`',
+        ),
     ]
 
 
@@ -387,10 +546,14 @@ def test_version_2_file_with_both_cri_sections_loses_the_version_3_one() -> None
         '  runtime_type = "io.containerd.kata.v2"\n'
     )
     assert rows_of(text)[1:] == [
-        (4, 41, "SP409",
-         '`[plugins."io.containerd.cri.v1.runtime".containerd]` is ignored: converting this '
-         'version 2 config, containerd 2.0 replaces it with `[plugins."io.containerd.grpc.v1.cri"]`'
-         "; set `version = 3` and keep one of the two"),
+        (
+            4,
+            41,
+            "SP409",
+            '`[plugins."io.containerd.cri.v1.runtime".containerd]` is ignored: converting this '
+            "version 2 config, containerd 2.0 replaces it with "
+            '`[plugins."io.containerd.grpc.v1.cri"]`; set `version = 3` and keep one of the two',
+        ),
     ]
 
 
@@ -406,11 +569,15 @@ def test_handler_named_like_a_shim_is_unreachable_from_kubernetes() -> None:
     )
     # The default handler is reachable: pods without a RuntimeClass get it.
     assert rows_of(text) == [
-        (6, 61, "SP410",
-         "handler 'io.containerd.kata.v2' cannot be named by a Kubernetes RuntimeClass, whose "
-         "handler must be a DNS-1123 label (must not contain dots): only CRI clients that pass "
-         "the name verbatim can use it; rename the table to a label such as `runtimes.kata` "
-         "(the runtime_type, not the handler's name, chooses the shim)"),
+        (
+            6,
+            61,
+            "SP410",
+            "handler 'io.containerd.kata.v2' cannot be named by a Kubernetes RuntimeClass, whose "
+            "handler must be a DNS-1123 label (must not contain dots): only CRI clients that pass "
+            "the name verbatim can use it; rename the table to a label such as `runtimes.kata` "
+            "(the runtime_type, not the handler's name, chooses the shim)",
+        ),
     ]
 
 
@@ -422,11 +589,15 @@ def test_binary_name_that_is_a_shim() -> None:
         "  options.BinaryName = 'io.containerd.runsc.v1'\n"
     )
     assert rows_of(text) == [
-        (4, 24, "SP411",
-         "handler 'gvisor' options.BinaryName 'io.containerd.runsc.v1' names a containerd "
-         "shim, not a runc-compatible runtime: the runc shim would run it in place of runc "
-         "and every container fails to start; make the shim the handler's runtime_type and "
-         "drop BinaryName"),
+        (
+            4,
+            24,
+            "SP411",
+            "handler 'gvisor' options.BinaryName 'io.containerd.runsc.v1' names a containerd "
+            "shim, not a runc-compatible runtime: the runc shim would run it in place of runc "
+            "and every container fails to start; make the shim the handler's runtime_type and "
+            "drop BinaryName",
+        ),
     ]
 
 
@@ -438,10 +609,14 @@ def test_binary_name_relative_path() -> None:
     )
     # containerd 2.x keeps the built-in type of `runc`: BinaryName belongs to runc v2.
     assert rows_of(text) == [
-        (3, 24, "SP412",
-         "handler 'runc' options.BinaryName './runc' is a relative path: the runc shim "
-         "resolves it against its own working directory (the container's bundle directory), "
-         "where it does not exist; use an absolute path, or a bare name looked up on PATH"),
+        (
+            3,
+            24,
+            "SP412",
+            "handler 'runc' options.BinaryName './runc' is a relative path: the runc shim "
+            "resolves it against its own working directory (the container's bundle directory), "
+            "where it does not exist; use an absolute path, or a bare name looked up on PATH",
+        ),
     ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from shimpolicy.lint.context import Facts
 from shimpolicy.lint.daemon_json import TYPE
@@ -548,40 +547,6 @@ def test_collect_records_configured_runtimes_for_other_files() -> None:
         "youki": (5, 5),
         "kata": (9, 5),
     }
-
-
-# ---------------------------------------------------------------- rule catalog
-
-
-def _examples() -> list[tuple[str, dict[str, object]]]:
-    cases: list[tuple[str, dict[str, object]]] = []
-    for path in [*sorted(RULES.glob("SP2*.yaml")), RULES / "SP001.yaml"]:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cases.extend((doc["id"], example) for example in doc["examples"])
-    return cases
-
-
-@pytest.mark.parametrize(
-    ("rule", "example"), _examples(), ids=lambda v: v if isinstance(v, str) else ""
-)
-def test_rule_examples(rule: str, example: dict[str, object]) -> None:
-    settings = example.get("policy") or {}
-    assert isinstance(settings, dict)
-    result = lint_text(str(example["content"]), str(example["filename"]), policy(**settings))
-    got = [
-        {"rule": f.rule, "line": f.line, "column": f.column}
-        for f in result.findings
-        if f.rule == rule
-    ]
-    assert got == example["expect"]
-
-
-def test_every_daemon_json_rule_has_a_failing_and_a_passing_example() -> None:
-    for path in sorted(RULES.glob("SP2*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert doc["source"] == "daemon.json", path.name
-        assert any(e["expect"] for e in doc["examples"]), path.name
-        assert any(not e["expect"] for e in doc["examples"]), path.name
 
 
 # ---------------------------------------------------------------- real-world files

@@ -22,7 +22,8 @@ LABEL = (
 SUBDOMAIN = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
     "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    "regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 
 
@@ -82,31 +83,73 @@ def test_name_subdomain_validation_matches_kubernetes(value: str, errors: list[s
 
 def test_runtimeclass_names_and_handlers() -> None:
     assert rows(FIXTURES / "runtimeclasses.yaml") == [
-        (17, 9, 17, 16, "SP501", "error",
-         "RuntimeClass name 'Kata_FC' is not a DNS-1123 subdomain, so the API server rejects "
-         f'the object: `metadata.name: Invalid value: "Kata_FC": {SUBDOMAIN}`'),
-        (18, 10, 18, 34, "SP502", "error",
-         "RuntimeClass 'Kata_FC' handler 'io.containerd.kata-fc.v2' is not a DNS-1123 label, "
-         "so the API server rejects the object: `handler: Invalid value: "
-         '"io.containerd.kata-fc.v2": must not contain dots`; a handler names a runtime table '
-         "in containerd's config, not a shim: call the table `runtimes.kata-fc`, set its "
-         'runtime_type = "io.containerd.kata-fc.v2", and use handler: kata-fc'),
-        (24, 10, 24, 76, "SP502", "error",
-         "RuntimeClass 'wasm' handler "
-         "'a-handler-name-that-goes-on-and-on-and-on-for-more-than-63-chars' is not a "
-         "DNS-1123 label, so the API server rejects the object: `handler: Invalid value: "
-         '"a-handler-name-that-goes-on-and-on-and-on-for-more-than-63-chars": must be no more '
-         "than 63 characters`"),
-        (29, 9, 29, 18, "SP502", "error",
-         "RuntimeClass 'nohandler' has no handler, so the API server rejects it (`handler: "
-         f'Invalid value: "": {LABEL}`); set `handler` to the name of a runtime in '
-         "containerd's config (`runtimes.<handler>`)"),
-        (34, 9, 34, 29, "SP003", "info",
-         "RuntimeClass name 'FILLED_BY_OPERATOR' is a placeholder; its final value cannot be "
-         "checked here"),
-        (35, 10, 35, 30, "SP003", "info",
-         "RuntimeClass 'FILLED_BY_OPERATOR' handler 'FILLED_BY_OPERATOR' is a placeholder; its "
-         "final value cannot be checked here"),
+        (
+            17,
+            9,
+            17,
+            16,
+            "SP501",
+            "error",
+            "RuntimeClass name 'Kata_FC' is not a DNS-1123 subdomain, so the API server rejects "
+            f'the object: `metadata.name: Invalid value: "Kata_FC": {SUBDOMAIN}`',
+        ),
+        (
+            18,
+            10,
+            18,
+            34,
+            "SP502",
+            "error",
+            "RuntimeClass 'Kata_FC' handler 'io.containerd.kata-fc.v2' is not a DNS-1123 label, "
+            "so the API server rejects the object: `handler: Invalid value: "
+            '"io.containerd.kata-fc.v2": must not contain dots`; a handler names a runtime table '
+            "in containerd's config, not a shim: call the table `runtimes.kata-fc`, set its "
+            'runtime_type = "io.containerd.kata-fc.v2", and use handler: kata-fc',
+        ),
+        (
+            24,
+            10,
+            24,
+            76,
+            "SP502",
+            "error",
+            "RuntimeClass 'wasm' handler "
+            "'a-handler-name-that-goes-on-and-on-and-on-for-more-than-63-chars' is not a "
+            "DNS-1123 label, so the API server rejects the object: `handler: Invalid value: "
+            '"a-handler-name-that-goes-on-and-on-and-on-for-more-than-63-chars": must be no more '
+            "than 63 characters`",
+        ),
+        (
+            29,
+            9,
+            29,
+            18,
+            "SP502",
+            "error",
+            "RuntimeClass 'nohandler' has no handler, so the API server rejects it (`handler: "
+            f'Invalid value: "": {LABEL}`); set `handler` to the name of a runtime in '
+            "containerd's config (`runtimes.<handler>`)",
+        ),
+        (
+            34,
+            9,
+            34,
+            29,
+            "SP003",
+            "info",
+            "RuntimeClass name 'FILLED_BY_OPERATOR' is a placeholder; its final value cannot be "
+            "checked here",
+        ),
+        (
+            35,
+            10,
+            35,
+            30,
+            "SP003",
+            "info",
+            "RuntimeClass 'FILLED_BY_OPERATOR' handler 'FILLED_BY_OPERATOR' is a placeholder; its "
+            "final value cannot be checked here",
+        ),
     ]
 
 
@@ -123,17 +166,38 @@ def test_runtimeclass_of_a_removed_api_version_is_not_read() -> None:
 
 def test_runtime_class_names_in_every_kind_of_pod_template() -> None:
     assert rows(FIXTURES / "workloads.yaml") == [
-        (26, 29, 26, 33, "SP503", "error",
-         "CronJob/nightly runtimeClassName 'Kata' is not a DNS-1123 subdomain, so the API "
-         "server rejects the object: `spec.jobTemplate.spec.template.spec.runtimeClassName: "
-         f'Invalid value: "Kata": {SUBDOMAIN}`'),
-        (40, 29, 40, 40, "SP503", "error",
-         "StatefulSet/db runtimeClassName 'kata_qemu' is not a DNS-1123 subdomain, so the API "
-         "server rejects the object: `spec.template.spec.runtimeClassName: Invalid value: "
-         f'"kata_qemu": {SUBDOMAIN}`'),
-        (49, 29, 49, 45, "SP003", "info",
-         "DaemonSet/agent runtimeClassName '${RUNTIME_CLASS}' is filled in later "
-         "(${RUNTIME_CLASS}); its final value cannot be checked here"),
+        (
+            26,
+            29,
+            26,
+            33,
+            "SP503",
+            "error",
+            "CronJob/nightly runtimeClassName 'Kata' is not a DNS-1123 subdomain, so the API "
+            "server rejects the object: `spec.jobTemplate.spec.template.spec.runtimeClassName: "
+            f'Invalid value: "Kata": {SUBDOMAIN}`',
+        ),
+        (
+            40,
+            29,
+            40,
+            40,
+            "SP503",
+            "error",
+            "StatefulSet/db runtimeClassName 'kata_qemu' is not a DNS-1123 subdomain, so the API "
+            "server rejects the object: `spec.template.spec.runtimeClassName: Invalid value: "
+            f'"kata_qemu": {SUBDOMAIN}`',
+        ),
+        (
+            49,
+            29,
+            49,
+            45,
+            "SP003",
+            "info",
+            "DaemonSet/agent runtimeClassName '${RUNTIME_CLASS}' is filled in later "
+            "(${RUNTIME_CLASS}); its final value cannot be checked here",
+        ),
     ]
 
 
@@ -156,7 +220,11 @@ def test_each_workload_kind_keeps_its_pod_spec_where_kubernetes_does(kind: str, 
     body += " " * indent + "runtimeClassName: Bad\n"
     text = f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: w\n{body}"
     (finding,) = lint_text(text, "w.yaml", Policy.default()).findings
-    assert (finding.rule, finding.line, finding.column) == ("SP503", 4 + len(path.split(".")) + 1, indent + 19)
+    assert (finding.rule, finding.line, finding.column) == (
+        "SP503",
+        4 + len(path.split(".")) + 1,
+        indent + 19,
+    )
     assert f"`{path}.runtimeClassName: Invalid value" in finding.message
 
 
@@ -165,9 +233,16 @@ def test_each_workload_kind_keeps_its_pod_spec_where_kubernetes_does(kind: str, 
 
 def test_helm_templates_are_skipped_not_misparsed() -> None:
     assert rows(FIXTURES / "chart") == [
-        (5, 9, 5, 11, "SP002", "info",
-         "skipped: Helm template (`{{` outside a comment); lint the output of `helm template` "
-         "instead"),
+        (
+            5,
+            9,
+            5,
+            11,
+            "SP002",
+            "info",
+            "skipped: Helm template (`{{` outside a comment); lint the output of `helm template` "
+            "instead",
+        ),
     ]
 
 
@@ -194,8 +269,7 @@ def test_template_syntax_outside_comments(text: str, span: Span | None) -> None:
 def test_realworld_manifests() -> None:
     result = lint_paths([str(CORPUS / "k8s")], Policy.default())
     found = [
-        (f.path.split("/k8s/", 1)[1], f.line, f.column, f.rule, f.severity)
-        for f in result.findings
+        (f.path.split("/k8s/", 1)[1], f.line, f.column, f.rule, f.severity) for f in result.findings
     ]
     # The GPU operator fills in its RuntimeClass's name and handler itself.
     assert found == [

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from shimpolicy.lint.engine import lint_paths, lint_text
-from shimpolicy.lint.workflow import ScriptText, _BREAK
+from shimpolicy.lint.workflow import ScriptText, yaml_lines
 from shimpolicy.policy import Policy
-from shimpolicy.syntax import Scalar, Span
+from shimpolicy.syntax import Mapping, Scalar, Span, SyntaxProblem
 from shimpolicy.syntax.shell import find_runtime_flags
 from shimpolicy.syntax.yaml import parse_yaml
 
@@ -45,41 +48,86 @@ def written(path: Path, line: int, column: int, end_column: int) -> str:
 def test_every_tool_reads_its_runtime_its_own_way() -> None:
     script = FIXTURES / "shell" / "run-containers.sh"
     assert rows(script) == [
-        (7, 35, 7, 41, "SP601", "warning",
-         "`docker container create --runtime` 'nvidia' is neither a stock runtime nor a shim "
-         "name: Docker accepts it only if the host's daemon.json defines it under \"runtimes\", "
-         "and no daemon.json is linted beside this file (otherwise Docker refuses it: "
-         '"unknown or invalid runtime name: nvidia")'),
-        (8, 22, 8, 41, "SP104", "error",
-         f"`docker run --runtime` '/usr/local/bin/crun' {PATH_IN_REQUEST}"[:0]
-         + f"`docker run --runtime`: '/usr/local/bin/crun' {PATH_IN_REQUEST}"),
-        (9, 27, 9, 46, "SP110", "warning",
-         "`docker run --runtime`: 'com.example.runc.v2' runs containerd-shim-runc-v2 (runc "
-         "(shim v2)), the shim documented as io.containerd.runc.v2: containerd reads only the "
-         "last two pieces of a name (C1), so the rest of it selects nothing"),
+        (
+            7,
+            35,
+            7,
+            41,
+            "SP601",
+            "warning",
+            "`docker container create --runtime` 'nvidia' is neither a stock runtime nor a shim "
+            'name: Docker accepts it only if the host\'s daemon.json defines it under "runtimes", '
+            "and no daemon.json is linted beside this file (otherwise Docker refuses it: "
+            '"unknown or invalid runtime name: nvidia")',
+        ),
+        (
+            8,
+            22,
+            8,
+            41,
+            "SP104",
+            "error",
+            f"`docker run --runtime`: '/usr/local/bin/crun' {PATH_IN_REQUEST}",
+        ),
+        (
+            9,
+            27,
+            9,
+            46,
+            "SP110",
+            "warning",
+            "`docker run --runtime`: 'com.example.runc.v2' runs containerd-shim-runc-v2 (runc "
+            "(shim v2)), the shim documented as io.containerd.runc.v2: containerd reads only the "
+            "last two pieces of a name (C1), so the rest of it selects nothing",
+        ),
         (13, 23, 13, 33, "SP412", "warning", f"`nerdctl run --runtime` './bin/crun' {RELATIVE}"),
-        (17, 19, 17, 56, "SP104", "error",
-         "`ctr run --runtime`: '/opt/kata/bin/containerd-shim-kata-v2' " + PATH_IN_REQUEST),
-        (20, 22, 20, 27, "SP003", "info",
-         "`docker run --runtime` '$RT' is filled in later ($RT); its final value cannot be "
-         "checked here"),
+        (
+            17,
+            19,
+            17,
+            56,
+            "SP104",
+            "error",
+            "`ctr run --runtime`: '/opt/kata/bin/containerd-shim-kata-v2' " + PATH_IN_REQUEST,
+        ),
+        (
+            20,
+            22,
+            20,
+            27,
+            "SP003",
+            "info",
+            "`docker run --runtime` '$RT' is filled in later ($RT); its final value cannot be "
+            "checked here",
+        ),
     ]
 
 
 def test_a_variables_default_is_checked_as_the_name() -> None:
-    text = "docker run --runtime \"${RT:-/opt/x/shim}\" img\ndocker run --runtime ${RT-runc} img\n"
-    assert [(f.line, f.column, f.rule) for f in lint_text(text, "a.sh", Policy.default()).findings] == [
+    text = 'docker run --runtime "${RT:-/opt/x/shim}" img\ndocker run --runtime ${RT-runc} img\n'
+    assert [
+        (f.line, f.column, f.rule) for f in lint_text(text, "a.sh", Policy.default()).findings
+    ] == [
         (1, 22, "SP104"),
     ]
 
 
 def test_docker_names_configured_in_a_daemon_json_beside_the_script(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
-    (tmp_path / "etc" / "daemon.json").write_text('{"runtimes": {"crun": {"path": "/usr/bin/crun"}}}')
-    (tmp_path / "run.sh").write_text("docker run --runtime crun img\ndocker run --runtime youki img\n")
+    (tmp_path / "etc" / "daemon.json").write_text(
+        '{"runtimes": {"crun": {"path": "/usr/bin/crun"}}}'
+    )
+    (tmp_path / "run.sh").write_text(
+        "docker run --runtime crun img\ndocker run --runtime youki img\n"
+    )
     result = lint_paths([str(tmp_path)], Policy.default())
     (finding,) = result.findings
-    assert (finding.line, finding.column, finding.rule, finding.severity) == (2, 22, "SP601", "error")
+    assert (finding.line, finding.column, finding.rule, finding.severity) == (
+        2,
+        22,
+        "SP601",
+        "error",
+    )
     assert finding.message == (
         f"`docker run --runtime` 'youki' is not configured in {tmp_path}/etc/daemon.json: Docker "
         'refuses it ("unknown or invalid runtime name: youki"); define it under "runtimes" there'
@@ -118,7 +166,9 @@ def test_tool_by_tool(command: str, expected: list[str]) -> None:
 
 def test_docker_before_23_knows_only_configured_names() -> None:
     policy = Policy.from_dict({"version": 1, "extends": "default", "docker": "20.10"})
-    (finding,) = lint_text("docker run --runtime io.containerd.kata.v2 img\n", "a.sh", policy).findings
+    (finding,) = lint_text(
+        "docker run --runtime io.containerd.kata.v2 img\n", "a.sh", policy
+    ).findings
     assert finding.rule == "SP601"
     assert "Unknown runtime specified io.containerd.kata.v2" in finding.message
 
@@ -144,7 +194,12 @@ def test_workflow_run_steps_map_to_the_workflow_file() -> None:
         (31, 31, 31, 40, "SP104"),  # a block with an indentation indicator
     ]
     assert [written(workflow, r[0], r[1], r[3]) for r in found] == [
-        "/tmp/shim", "nvidia", '"${{ inputs.runtime }}"', "./crun", "''.hidden.v1''", "/opt/shim",
+        "/tmp/shim",
+        "nvidia",
+        '"${{ inputs.runtime }}"',
+        "./crun",
+        "''.hidden.v1''",
+        "/opt/shim",
     ]
     assert found[2][6] == (
         "`docker run --runtime` '${{ inputs.runtime }}' is filled in later "
@@ -154,12 +209,10 @@ def test_workflow_run_steps_map_to_the_workflow_file() -> None:
 
 def scalar_and_lines(text: str) -> tuple[Scalar, list[str]]:
     (doc,) = parse_yaml(text)
-    from shimpolicy.syntax import Mapping
-
     assert isinstance(doc, Mapping)
     node = doc.get("run")
     assert isinstance(node, Scalar)
-    return node, _BREAK.split(text)
+    return node, yaml_lines(text)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +236,7 @@ def test_script_text_rebuilds_every_scalar_style(text: str) -> None:
     assert isinstance(scalar.value, str)
     # Every character maps back to itself (the value's line breaks to where lines end).
     for i, char in enumerate(scalar.value):
-        (line, column), (end_line, end_column) = where.starts[i], where.ends[i]
+        (line, column), (_, end_column) = where.starts[i], where.ends[i]
         source = lines[line - 1][column - 1 : end_column - 1]
         if char in " \n" and source in ("", " "):
             continue
@@ -196,3 +249,39 @@ def test_script_text_span_of_a_flag_value() -> None:
     assert isinstance(scalar.value, str)
     (flag,) = find_runtime_flags(scalar.value)
     assert ScriptText.of(lines, scalar, 0).span(flag.span) == Span(3, 13, 3, 16)
+
+
+_WORDS = st.text(alphabet=string.ascii_letters + string.digits + " -_=.$'\"/\\", max_size=16)
+
+
+def _document(style: str, lines: list[str]) -> str:
+    if style in ("|", "|-", "|+", ">", ">-"):
+        return f"run: {style}\n" + "".join(f"  {line}\n" for line in lines)
+    if style == "'":
+        return "run: '" + "\n  ".join(line.replace("'", "''") for line in lines) + "'\n"
+    if style == '"':
+        escaped = (line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+        return 'run: "' + "\n  ".join(escaped) + '"\n'
+    return "run: " + "\n  ".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    style=st.sampled_from(["|", "|-", "|+", ">", ">-", "'", '"', "plain"]),
+    lines=st.lists(_WORDS, min_size=1, max_size=5),
+)
+def test_script_text_maps_every_character_back(style: str, lines: list[str]) -> None:
+    text = _document(style, lines)
+    try:
+        scalar, file_lines = scalar_and_lines(text)
+    except (SyntaxProblem, AssertionError):
+        return  # not a YAML document with a scalar `run` (plain scalars are fussy)
+    assume(isinstance(scalar.value, str))
+    assert isinstance(scalar.value, str)
+    where = ScriptText.of(file_lines, scalar, 0)
+    for i, char in enumerate(scalar.value):
+        (line, column), (_, end_column) = where.starts[i], where.ends[i]
+        source = file_lines[line - 1][column - 1 : end_column - 1]
+        if char.isspace() and source.strip() == "":
+            continue  # a line break or folded space: placed where the line ends
+        assert source == char or (source, char) in (("''", "'"), ('\\"', '"'), ("\\\\", "\\"))

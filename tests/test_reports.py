@@ -101,7 +101,8 @@ def test_github_annotations_escape_their_properties_and_data() -> None:
     f = Finding("a,b:c.yaml", 2, 3, 2, 8, "SP110", "warning", "50% of\nit")
     info = Finding("x.sh", 1, 1, 1, 2, "SP003", "info", "later")
     assert WRITERS["github"](LintResult(2, (f, info))) == (
-        "::warning file=a%2Cb%3Ac.yaml,line=2,col=3,endLine=2,endColumn=8,title=SP110::50%25 of%0Ait\n"
+        "::warning file=a%2Cb%3Ac.yaml,line=2,col=3,endLine=2,endColumn=8,title=SP110"
+        "::50%25 of%0Ait\n"
         "::notice file=x.sh,line=1,col=1,endLine=1,endColumn=2,title=SP003::later\n"
     )
 

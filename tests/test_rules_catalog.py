@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from shimpolicy.cli import main
-from shimpolicy.lint.engine import lint_text
+from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.rulebook import catalog, lookup
 from shimpolicy.policy import Policy, default_policy_table
 from shimpolicy.rulesdoc import render_index, splice
@@ -58,15 +58,19 @@ def test_every_lint_rule_has_a_failing_and_a_passing_example() -> None:
 
 
 @pytest.mark.parametrize(("rule", "index", "example"), _lint_examples())
-def test_rule_example(rule: str, index: int, example: dict[str, Any]) -> None:
-    result = lint_text(
-        example["content"], example["filename"], _policy(example.get("policy") or {})
-    )
-    got = [
-        {"rule": f.rule, "line": f.line, "column": f.column}
-        for f in result.findings
-        if f.rule == rule
-    ]
+def test_rule_example(rule: str, index: int, example: dict[str, Any], tmp_path: Path) -> None:
+    """Each example is linted alone, or with the files in its `also` list in one run."""
+    policy = _policy(example.get("policy") or {})
+    if example.get("also"):
+        for item in (example, *example["also"]):
+            path = tmp_path / item["filename"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(item["content"], encoding="utf-8")
+        target = (tmp_path / example["filename"]).as_posix()
+        findings = [f for f in lint_paths([str(tmp_path)], policy).findings if f.path == target]
+    else:
+        findings = list(lint_text(example["content"], example["filename"], policy).findings)
+    got = [{"rule": f.rule, "line": f.line, "column": f.column} for f in findings if f.rule == rule]
     assert got == [
         {"rule": e["rule"], "line": e["line"], "column": e["column"]} for e in example["expect"]
     ]
@@ -102,7 +106,9 @@ def test_lookup_by_id_and_by_name_agree() -> None:
 def test_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Policies") :]
-    block = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))]
+    block = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
     path = tmp_path / ".shimpolicy.yaml"
     path.write_text(block)
     policy = Policy.load(path)

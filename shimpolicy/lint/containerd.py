@@ -96,7 +96,7 @@ def _handler(source: SourceFile, key: Scalar, table: Mapping) -> HandlerDef:
     node = table.get("runtime_type")
     at = location(source, key.span)
     type_at = location(source, node.span) if node is not None else None
-    return HandlerDef(str(key.value), at, _text(node) if node is not None else None, type_at)
+    return HandlerDef(str(key.value), at, _text(node), type_at)
 
 
 def _legacy_default(source: SourceFile, section: _Section) -> HandlerDef | None:
@@ -159,8 +159,8 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     sections = _sections(doc)
     plugins = doc.get("plugins")
     has_v2 = isinstance(plugins, Mapping) and plugins.get(CRI_V2) is not None
+    versionless = doc.get("version") is None
     for section in sections:
-        versionless = doc.get("version") is None
         if _check_layout(section, config.version, has_v2, versionless, source, ctx):
             _check_section(section, config, source, ctx)
 
@@ -211,7 +211,7 @@ def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     which = (
         "no `version` key, so this is a version 1 config"
         if node is None
-        else (f"config version {version}")
+        else f"config version {version}"
     )
     if containerd_series(c) == "2" and version < 3:
         ctx.report(
@@ -315,28 +315,47 @@ def _check_handler(
             f"`runtimes.{handler_name_for(name, ctx)}` (the runtime_type, not the handler's "
             "name, chooses the shim)",
         )
+    effective = _check_runtime_type(name, key, table, merges, source, ctx)
+    path = table.get("runtime_path")
+    path_text = _text(path)
+    if path is not None and path_text:
+        # C5: sent as the shim path override and resolved through C2 like a runtime_type.
+        ctx.check_name(source, path.span, path_text, "config", f"{what} runtime_path")
+    _check_removed_keys(what, table, _text(table.get("runtime_type")), merges, source, ctx)
+    options = table.get("options")
+    binary = options.get("BinaryName") if isinstance(options, Mapping) else None
+    binary_text = _text(binary)
+    if binary is not None and binary_text and effective and _is_runc(effective, ctx):
+        check_runc_binary(ctx, source, binary.span, binary_text, f"{what} options.BinaryName")
+
+
+def _check_runtime_type(
+    name: str, key: Scalar, table: Mapping, merges: bool, source: SourceFile, ctx: LintContext
+) -> str | None:
+    """SP401 and the policy on a handler's runtime_type; the type containerd ends up with."""
+    what = f"handler '{name}'"
     node = table.get("runtime_type")
     runtime_type = _text(node)
-    effective = runtime_type
     if node is None:
         if merges and name == "runc":
-            effective = "io.containerd.runc.v2"  # containerd 2.x keeps the built-in type
-        elif not _typed_elsewhere(name, source, ctx):
-            builtin = (
-                f"; containerd {ctx.containerd} replaces its built-in handlers with this file's "
-                "`runtimes`, so `runc` gets no type of its own either"
-                if name == "runc"
-                else ""
-            )
-            ctx.report(
-                source,
-                key.span,
-                "SP401",
-                f"{what} sets no `runtime_type`: containerd loads the config, but every pod "
-                f"using this handler fails with {_FAILS_AT_START}; add "
-                f'`runtime_type = "io.containerd.runc.v2"` (or the shim this handler is for)'
-                f"{builtin}",
-            )
+            return "io.containerd.runc.v2"  # containerd 2.x keeps the built-in type
+        if _typed_elsewhere(name, source, ctx):
+            return None
+        builtin = (
+            f"; containerd {ctx.containerd} replaces its built-in handlers with this file's "
+            "`runtimes`, so `runc` gets no type of its own either"
+            if name == "runc"
+            else ""
+        )
+        ctx.report(
+            source,
+            key.span,
+            "SP401",
+            f"{what} sets no `runtime_type`: containerd loads the config, but every pod "
+            f"using this handler fails with {_FAILS_AT_START}; add "
+            f'`runtime_type = "io.containerd.runc.v2"` (or the shim this handler is for)'
+            f"{builtin}",
+        )
     elif runtime_type == "":
         ctx.report(
             source,
@@ -348,17 +367,7 @@ def _check_handler(
         )
     elif runtime_type is not None:
         ctx.check_name(source, node.span, runtime_type, "config", f"{what} runtime_type")
-    path = table.get("runtime_path")
-    path_text = _text(path)
-    if path is not None and path_text:
-        # C5: sent as the shim path override and resolved through C2 like a runtime_type.
-        ctx.check_name(source, path.span, path_text, "config", f"{what} runtime_path")
-    _check_removed_keys(what, table, runtime_type, merges, source, ctx)
-    options = table.get("options")
-    binary = options.get("BinaryName") if isinstance(options, Mapping) else None
-    binary_text = _text(binary)
-    if binary is not None and binary_text and effective and _is_runc(effective, ctx):
-        check_runc_binary(ctx, source, binary.span, binary_text, f"{what} options.BinaryName")
+    return runtime_type
 
 
 def _typed_elsewhere(name: str, source: SourceFile, ctx: LintContext) -> bool:

@@ -4,7 +4,7 @@ place to put findings."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from ..syntax import Span
@@ -44,6 +44,17 @@ class Facts:
     workloads: list[Workload] = field(default_factory=list)
     manifests: list[str] = field(default_factory=list)  # every Kubernetes manifest read
     link_groups: dict[str, str] = field(default_factory=dict)  # filled by links.group_of
+
+    def merge(self, other: Facts) -> None:
+        """Add ``other``'s facts after this one's, as if its files were collected next:
+        lists grow, and a key already known keeps its first value (collect's setdefault)."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                for key, value in theirs.items():
+                    mine.setdefault(key, value)
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from ..syntax import Span, SyntaxProblem
+from ..syntax import SyntaxProblem
 from .context import Facts, LintContext
 from .filetype import FileType, may_have_type, type_by_content, type_by_name
 from .finding import Finding
@@ -16,6 +17,9 @@ from .source import DEFAULT_MAX_BYTES, ReadProblem, SourceFile, decode, read_tex
 from .suppress import apply_suppressions
 
 if TYPE_CHECKING:
+    import multiprocessing.context
+    from multiprocessing.connection import Connection
+
     from ..policy import Policy
 
 # Directories never walked into: version control, dependencies, vendored trees, caches.
@@ -45,6 +49,7 @@ class LintOptions:
     file_type: str | None = None  # --type: force one type for every file
     inline_ignores: bool = True
     max_bytes: int = DEFAULT_MAX_BYTES
+    jobs: int = 1  # worker processes for lint_paths
 
 
 @dataclass(frozen=True)
@@ -59,23 +64,40 @@ class _Loaded:
     kind: FileType
     doc: Any = None
     problem: Finding | None = None
-    extra: list[Finding] = field(default_factory=list)
+
+
+# Checks by file type, imported when a file of that type is first met: linting one
+# Compose file never pays for the TOML or shell readers.
+_TYPE_MODULES = {
+    "daemon.json": "daemon_json",
+    "compose": "compose",
+    "containerd": "containerd",
+    "kubernetes": "kubernetes",
+    "shell": "shell",
+    "workflow": "workflow",
+}
+
+
+class _Types(dict[str, FileType]):
+    def __missing__(self, kind: str) -> FileType:
+        if kind not in _TYPE_MODULES:
+            raise KeyError(kind)
+        found: FileType = importlib.import_module(f".{_TYPE_MODULES[kind]}", __package__).TYPE
+        self[kind] = found
+        return found
+
+    def get(self, kind: str, default: FileType | None = None) -> FileType | None:  # type: ignore[override]
+        try:
+            return self[kind]
+        except KeyError:
+            return default
+
+
+_TYPES = _Types()
 
 
 def file_types() -> dict[str, FileType]:
-    from . import compose, containerd, daemon_json, kubernetes, shell, workflow
-
-    return {
-        t.name: t
-        for t in (
-            daemon_json.TYPE,
-            compose.TYPE,
-            containerd.TYPE,
-            kubernetes.TYPE,
-            shell.TYPE,
-            workflow.TYPE,
-        )
-    }
+    return _TYPES
 
 
 def _excluded(path: str, patterns: Sequence[str]) -> bool:
@@ -125,13 +147,16 @@ def _display(path: str) -> str:
 def lint_paths(
     paths: Sequence[str], policy: Policy, options: LintOptions = LintOptions()
 ) -> LintResult:
-    types = file_types()
     exclude = tuple(options.exclude) + tuple(policy.exclude)
-    loaded: list[_Loaded] = []
-    for path, named in walk(paths or ["."], exclude):
-        item = _load_path(path, named, types, options)
-        if item is not None:
-            loaded.append(item)
+    candidates = list(walk(paths or ["."], exclude))
+    if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and (fork := _fork()):
+        return _run_parallel(fork, candidates, policy, options)
+    types = file_types()
+    loaded = [
+        item
+        for path, named in candidates
+        if (item := _load_path(path, named, types, options)) is not None
+    ]
     return _run(loaded, policy, options)
 
 
@@ -219,28 +244,111 @@ def _parse(source: SourceFile, kind: FileType) -> _Loaded:
 
 
 def _run(loaded: list[_Loaded], policy: Policy, options: LintOptions) -> LintResult:
+    facts = _collect(loaded)
+    findings = [f for item in loaded for f in _check(item, policy, options, facts)]
+    return _finish(len(loaded), findings, policy)
+
+
+def _collect(loaded: Sequence[_Loaded]) -> Facts:
     facts = Facts()
     for item in loaded:
         if item.problem is None:
             item.kind.collect(item.doc, item.source, facts)
-    findings: list[Finding] = []
-    for item in loaded:
-        if item.problem is not None:
-            findings.append(item.problem)
-            continue
-        ctx = LintContext(policy, facts)
-        item.kind.check(item.doc, item.source, ctx)
-        found = ctx.findings
-        if options.inline_ignores:
-            found, problems = apply_suppressions(item.source, item.kind.comment, found)
-            for span, rule, message in problems:
-                ctx.findings = []
-                ctx.report(item.source, span, rule, message)
-                found.extend(ctx.findings)
-        findings.extend(found)
+    return facts
+
+
+def _check(item: _Loaded, policy: Policy, options: LintOptions, facts: Facts) -> list[Finding]:
+    if item.problem is not None:
+        return [item.problem]
+    ctx = LintContext(policy, facts)
+    item.kind.check(item.doc, item.source, ctx)
+    found = ctx.findings
+    if options.inline_ignores:
+        found, problems = apply_suppressions(item.source, item.kind.comment, found)
+        for span, rule, message in problems:
+            ctx.findings = []
+            ctx.report(item.source, span, rule, message)
+            found.extend(ctx.findings)
+    return found
+
+
+def _finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
     findings = _policy_filters(findings, policy)
     findings.sort()
-    return LintResult(len(loaded), tuple(findings))
+    return LintResult(files, tuple(findings))
+
+
+# Parallel runs: each worker parses its share of the files once and keeps the trees; the
+# cross-file facts are gathered per file, merged here in file order (so the result is the
+# same as a serial run's) and sent back for the checks.  Workers are forked, so the policy
+# (compiled matchers and all) is inherited rather than pickled.
+PARALLEL_MIN_FILES = 64
+
+
+def _fork() -> multiprocessing.context.ForkContext | None:
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _run_parallel(
+    fork: multiprocessing.context.ForkContext,
+    candidates: list[tuple[str, bool]],
+    policy: Policy,
+    options: LintOptions,
+) -> LintResult:
+    jobs = min(options.jobs, len(candidates))
+    indexed = list(enumerate(candidates))
+    conns: list[Connection] = []
+    procs = []
+    for w in range(jobs):
+        parent, child = fork.Pipe()
+        proc = fork.Process(target=_worker, args=(child, indexed[w::jobs], policy, options))
+        proc.start()
+        child.close()
+        conns.append(parent)
+        procs.append(proc)
+    try:
+        per_file: list[tuple[int, Facts]] = []
+        for conn in conns:
+            per_file.extend(conn.recv())
+        facts = Facts()
+        for _, part in sorted(per_file, key=lambda x: x[0]):
+            facts.merge(part)
+        for conn in conns:
+            conn.send(facts)
+        files = 0
+        findings: list[Finding] = []
+        for conn in conns:
+            count, found = conn.recv()
+            files += count
+            findings.extend(found)
+    finally:
+        for proc in procs:
+            proc.join()
+    return _finish(files, findings, policy)
+
+
+def _worker(
+    conn: Connection,
+    share: list[tuple[int, tuple[str, bool]]],
+    policy: Policy,
+    options: LintOptions,
+) -> None:
+    types = file_types()
+    loaded: list[_Loaded] = []
+    facts: list[tuple[int, Facts]] = []
+    for index, (path, named) in share:
+        item = _load_path(path, named, types, options)
+        if item is not None:
+            loaded.append(item)
+            facts.append((index, _collect([item])))
+    conn.send(facts)
+    merged: Facts = conn.recv()
+    conn.send((len(loaded), [f for item in loaded for f in _check(item, policy, options, merged)]))
+    conn.close()
 
 
 def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
@@ -281,4 +389,3 @@ def _no_check(doc: object, source: SourceFile, ctx: LintContext) -> None:
 
 
 _UNKNOWN = FileType("unknown", "file", _no_load, _no_collect, _no_check, None)
-_ = Span  # re-exported for checks that build spans

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
+from ..syntax.yaml import parse_yaml
 from .context import Facts, LintContext, location, placeholder
 from .filetype import FileType
 from .links import ClassDef, Workload, check_class_link, check_workload_link
@@ -103,8 +104,6 @@ def load(source: SourceFile) -> list[Node] | HelmTemplate:
     span = template_syntax(source.text)
     if span is not None:
         return HelmTemplate(span)
-    from ..syntax.yaml import parse_yaml
-
     return parse_yaml(source.text)
 
 

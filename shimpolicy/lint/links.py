@@ -19,7 +19,7 @@ with nothing linted in their common directory) are not taken to describe one clu
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,8 +115,9 @@ class Workload:
 
 
 def same_tree(a: str, b: str) -> bool:
-    """Whether two linted files are taken to describe one cluster: the directory of one
-    contains the directory of the other (or they share one)."""
+    """Whether two linted files are taken to configure one host: the directory of one
+    contains the directory of the other, or they share one (for daemon.json beside a
+    script or a Compose file; Kubernetes links use :func:`group_of`)."""
     da, db = _directory(a), _directory(b)
     return da == db or da == "" or db == "" or db.startswith(da + "/") or da.startswith(db + "/")
 
@@ -137,10 +138,13 @@ def group_of(facts: Facts, path: str) -> str:
             above = _nearest(directory, present)
             facts.link_groups[directory] = directory if above is None else facts.link_groups[above]
     directory = _directory(path)
-    return facts.link_groups.get(directory, directory)
+    if directory in facts.link_groups:
+        return facts.link_groups[directory]
+    above = _nearest(directory, facts.link_groups.keys())
+    return directory if above is None else facts.link_groups[above]
 
 
-def _nearest(directory: str, present: set[str]) -> str | None:
+def _nearest(directory: str, present: Collection[str]) -> str | None:
     """The closest directory above ``directory`` that holds a linted file, if any."""
     while directory:
         directory = _directory(directory)
@@ -203,17 +207,23 @@ def check_class_link(ctx: LintContext, source: SourceFile, cls: ClassDef) -> Non
     handler = cls.handler
     targets = [(c, c.effective_handlers(ctx.containerd).get(handler)) for c in configs]
     defined = [(c, h) for c, h in targets if h is not None]
-    label = f"RuntimeClass '{cls.name}'" if cls.name else "this RuntimeClass"
+    label = f"RuntimeClass '{cls.name}'" if cls.name else "This RuntimeClass"
     if not defined:
         if any(c.imports for c in configs):
             return  # an imported file, not linted, may define it
-        where = ", ".join(sorted({c.path for c in configs}))
+        paths = sorted({c.path for c in configs})
+        which = (
+            f"which the containerd config linted beside it ({paths[0]}) does not define"
+            if len(paths) == 1
+            else f"which none of the containerd configs linted beside it ({', '.join(paths)}) "
+            "defines"
+        )
         ctx.report(
             source,
             _span(cls.handler_at),
             "SP702",
-            f"{label} names handler '{handler}', which the containerd config linted beside it "
-            f"({where}) does not define: pods of this class fail on that node with "
+            f"{label} names handler '{handler}', {which}: pods of this class fail to start "
+            "with "
             f'`no runtime for "{handler}" is configured`; add a '
             f"`runtimes.{toml_key(handler)}` table with its runtime_type",
             related=tuple(_at(c.at, f"containerd runtimes in {c.path}") for c in configs),
@@ -305,26 +315,14 @@ def chains(facts: Facts, policy: Policy) -> list[Chain]:
         if workload.runtime_class is None:
             out.extend(_default_chains(facts, policy, workload.at.path, (head,), used_handlers))
             continue
+        wanted = f"RuntimeClass {workload.runtime_class}"
         if workload.placeholder:
-            out.append(
-                Chain((head, _missing(f"RuntimeClass {workload.runtime_class}", "filled in later")))
-            )
+            out.append(Chain((head, _missing(wanted, "filled in later"))))
             continue
-        matches = [
-            c for c in classes_in_scope(facts, workload.at.path) if c.name == workload.runtime_class
-        ]
+        in_scope = classes_in_scope(facts, workload.at.path)
+        matches = [c for c in in_scope if c.name == workload.runtime_class]
         if not matches:
-            out.append(
-                Chain(
-                    (
-                        head,
-                        _missing(
-                            f"RuntimeClass {workload.runtime_class}",
-                            "not defined in the linted files",
-                        ),
-                    )
-                )
-            )
+            out.append(Chain((head, _missing(wanted, "not defined in the linted files"))))
         for cls in matches:
             used_classes.add(cls.at)
             out.extend(_class_chains(facts, policy, cls, (head,), used_handlers))
@@ -372,17 +370,8 @@ def _default_chains(
         name = config.default_handler(policy.containerd)
         handler = config.effective_handlers(policy.containerd).get(name) if name else None
         if handler is None:
-            result.append(
-                Chain(
-                    (
-                        *head,
-                        _missing(
-                            f"handler {name or '(default)'}",
-                            f"default of {config.path}, not defined",
-                        ),
-                    )
-                )
-            )
+            why = f"the default of {config.path}, not defined"
+            result.append(Chain((*head, _missing(f"handler {name or '(default)'}", why))))
             continue
         used.add(handler.at)
         result.append(Chain((*head, *_handler_steps(policy, handler, default=True))))
@@ -421,7 +410,7 @@ def render_text(chains: Iterable[Chain]) -> str:
         lines = []
         for i, step in enumerate(chain.steps):
             arrow = "" if i == 0 else "  -> "
-            text = arrow + f"{_STEP_TITLES[step.kind]} {step.label}".lstrip()
+            text = arrow + f"{_STEP_TITLES[step.kind]} {_shown(step.label)}".lstrip()
             if step.location is not None:
                 loc = step.location
                 text += f"  ({loc.path}:{loc.line}:{loc.column})"
@@ -473,7 +462,7 @@ _DOT_COLOURS = {"allow": "palegreen", "warn": "gold", "deny": "salmon"}
 
 def _dot_attributes(step: Step) -> str:
     title = _STEP_TITLES[step.kind]
-    label = f"{title} {step.label}".strip()
+    label = f"{title} {_shown(step.label)}".strip()
     if step.location is not None:
         label += f"\n{step.location.path}:{step.location.line}"
     if step.detail and step.kind in ("missing", "decision"):
@@ -491,6 +480,11 @@ def _dot_escape(text: str) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _shown(text: str) -> str:
+    """``text`` with characters that do not print escaped, so a name cannot break a line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _order(loc: Location) -> tuple[str, int, int]:

@@ -6,8 +6,9 @@ are read from the top-level ``rules/`` directory beside the package.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -36,42 +37,53 @@ def rules_dir() -> Traversable:
     return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
+def _read(entry: Traversable) -> RuleDoc:
+    data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER)
+    return RuleDoc(
+        id=data["id"],
+        name=data["name"],
+        title=data["title"],
+        severity=data.get("severity", "error"),
+        source=data.get("source", ""),
+        rationale=data.get("rationale", "").strip(),
+        spec=tuple(data.get("spec", ())),
+        references=tuple(data.get("references", ())),
+        examples=tuple(data.get("examples", ())),
+    )
+
+
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, RuleDoc]:
-    docs: dict[str, RuleDoc] = {}
-    for entry in sorted(rules_dir().iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER)
-        doc = RuleDoc(
-            id=data["id"],
-            name=data["name"],
-            title=data["title"],
-            severity=data.get("severity", "error"),
-            source=data.get("source", ""),
-            rationale=data.get("rationale", "").strip(),
-            spec=tuple(data.get("spec", ())),
-            references=tuple(data.get("references", ())),
-            examples=tuple(data.get("examples", ())),
-        )
-        docs[doc.id] = doc
-    return docs
+    """Every rule, by id, in id order."""
+    entries = (e for e in rules_dir().iterdir() if e.name.endswith(".yaml"))
+    docs = (rule_doc(e.name[:-5]) for e in sorted(entries, key=lambda e: e.name))
+    return {doc.id: doc for doc in docs if doc is not None}
+
+
+@cache
+def rule_doc(rule_id: str) -> RuleDoc | None:
+    """One rule by id, reading only its own file (a lint run needs a handful, not all)."""
+    if not _ID.fullmatch(rule_id):
+        return None
+    entry = rules_dir() / f"{rule_id}.yaml"
+    return _read(entry) if entry.is_file() else None
 
 
 def lookup(rule: str) -> RuleDoc | None:
     """A rule by id (``SP201``) or by name (``reserved-runc``)."""
-    docs = catalog()
-    if rule in docs:
-        return docs[rule]
-    for doc in docs.values():
+    doc = rule_doc(rule)
+    if doc is not None:
+        return doc
+    for doc in catalog().values():
         if doc.name == rule:
             return doc
     return None
 
 
 def default_severity(rule: str) -> str:
-    doc = catalog().get(rule)
+    doc = rule_doc(rule)
     return doc.severity if doc else "error"
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ID = re.compile(r"SP[0-9]{3}")

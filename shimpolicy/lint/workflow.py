@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.shell import find_runtime_flags
+from ..syntax.yaml import parse_yaml
 from .context import Facts, LintContext
 from .filetype import FileType
 from .shell import check_flag
@@ -28,8 +29,6 @@ _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # line breaks as YAML count
 
 
 def load(source: SourceFile) -> list[Node]:
-    from ..syntax.yaml import parse_yaml
-
     return parse_yaml(source.text)
 
 
@@ -46,7 +45,7 @@ def check(doc: list[Node], source: SourceFile, ctx: LintContext) -> None:
         if not flags:
             continue
         if lines is None:
-            lines = _BREAK.split(source.text)
+            lines = yaml_lines(source.text)
         where = ScriptText.of(lines, script, key.span.column - 1)
         for flag in flags:
             check_flag(ctx, source, flag, where.span(flag.span))
@@ -94,6 +93,11 @@ def _posix(shell: str | None) -> bool:
 
 
 # -- positions of a YAML scalar's characters ----------------------------------------------
+
+
+def yaml_lines(text: str) -> list[str]:
+    """``text`` split into lines as YAML counts them (CR, LF, CRLF, NEL, LS, PS)."""
+    return _BREAK.split(text)
 
 
 Point = tuple[int, int]  # (line, column) in the file
@@ -174,7 +178,7 @@ def _block(lines: list[str], span: Span, indent: int) -> _Built:
     pending: list[Point] = []  # empty lines since the last text line
     previous: tuple[str, Point] | None = None  # kind of the last text line, and its end
     for number, text in content:
-        if not text.strip(" "):
+        if not text.strip(" ") and len(text) <= width:  # more spaces than that are content
             pending.append((number, 1))
             continue
         body = text[width:]

@@ -9,7 +9,7 @@ from typing import Any
 from .. import __version__
 from ..lint.engine import LintResult
 from ..lint.finding import Finding, Location
-from ..lint.rulebook import catalog
+from ..lint.rulebook import rule_doc
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -35,7 +35,7 @@ def _location(path: str, region: dict[str, int], message: str = "") -> dict[str,
 
 
 def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
-    doc = catalog().get(rule_id)
+    doc = rule_doc(rule_id)
     if doc is None:  # a rule from a user's policy file
         return {
             "id": rule_id,
