@@ -23,11 +23,16 @@ FAIL_ON = {"error": 3, "warning": 2, "info": 1}
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 
 
+COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
+
+
 class UsageError(Exception):
     pass
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that command's (building all of them is
+    a noticeable part of a one-file run's start-up)."""
     p = argparse.ArgumentParser(
         prog="shimpolicy",
         description="Validate container runtime names and the configuration files that carry them.",
@@ -53,87 +58,97 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--platform", choices=("linux", "windows"))
 
-    c = sub.add_parser(
-        "check",
-        help="decide runtime names",
-        description="Decide runtime names given as arguments, or one per line on stdin with '-'.",
-    )
-    versions(c)
-    c.add_argument(
-        "--context",
-        choices=("request", "config"),
-        default="request",
-        help="who chose the name: an API user per container (request) "
-        "or the host administrator (config)",
-    )
-    c.add_argument("--format", choices=("text", "json"), default="text")
-    c.add_argument("--fail-on", choices=("deny", "warn"), default="deny")
-    c.add_argument("names", nargs="*", metavar="NAME")
+    if only in (None, "check"):
+        c = sub.add_parser(
+            "check",
+            help="decide runtime names",
+            description="Decide runtime names given as arguments, "
+            "or one per line on stdin with '-'.",
+        )
+        versions(c)
+        c.add_argument(
+            "--context",
+            choices=("request", "config"),
+            default="request",
+            help="who chose the name: an API user per container (request) "
+            "or the host administrator (config)",
+        )
+        c.add_argument("--format", choices=("text", "json"), default="text")
+        c.add_argument("--fail-on", choices=("deny", "warn"), default="deny")
+        c.add_argument("names", nargs="*", metavar="NAME")
 
-    e = sub.add_parser("explain", help="explain what containerd and Docker do with a name")
-    versions(e)
-    e.add_argument("--context", choices=("request", "config"), default="request")
-    e.add_argument("name", metavar="NAME")
+    if only in (None, "explain"):
+        e = sub.add_parser("explain", help="explain what containerd and Docker do with a name")
+        versions(e)
+        e.add_argument("--context", choices=("request", "config"), default="request")
+        e.add_argument("name", metavar="NAME")
 
-    lp = sub.add_parser(
-        "lint",
-        help="lint configuration files",
-        description="Lint Docker, Compose, containerd, Kubernetes and shell files. "
-        "Directories are walked; '-' reads stdin.",
-    )
-    versions(lp)
-    lp.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    lp.add_argument("--fail-on", choices=("error", "warning", "info"), default="error")
-    lp.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-    lp.add_argument(
-        "--type",
-        dest="file_type",
-        choices=("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow"),
-    )
-    lp.add_argument("--stdin-filename", metavar="NAME", default=None)
-    lp.add_argument(
-        "--no-inline-ignores",
-        action="store_true",
-        help="ignore `# shimpolicy: ignore[...]` comments",
-    )
-    lp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    lp.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        metavar="N",
-        help="worker processes for large trees (default: the number of cores)",
-    )
-    lp.add_argument(
-        "--max-file-size",
-        type=int,
-        default=DEFAULT_MAX_BYTES,
-        metavar="BYTES",
-        help=f"larger files are reported, not read (default {DEFAULT_MAX_BYTES})",
-    )
-    lp.add_argument("paths", nargs="*", metavar="PATH")
+    if only in (None, "lint"):
+        lp = sub.add_parser(
+            "lint",
+            help="lint configuration files",
+            description="Lint Docker, Compose, containerd, Kubernetes and shell files. "
+            "Directories are walked; '-' reads stdin.",
+        )
+        versions(lp)
+        lp.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+        lp.add_argument("--fail-on", choices=("error", "warning", "info"), default="error")
+        lp.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+        lp.add_argument(
+            "--type",
+            dest="file_type",
+            choices=("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow"),
+        )
+        lp.add_argument("--stdin-filename", metavar="NAME", default=None)
+        lp.add_argument(
+            "--no-inline-ignores",
+            action="store_true",
+            help="ignore `# shimpolicy: ignore[...]` comments",
+        )
+        lp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        lp.add_argument(
+            "-j",
+            "--jobs",
+            type=int,
+            default=os.cpu_count() or 1,
+            metavar="N",
+            help="worker processes for large trees (default: the number of cores)",
+        )
+        lp.add_argument(
+            "--max-file-size",
+            type=int,
+            default=DEFAULT_MAX_BYTES,
+            metavar="BYTES",
+            help=f"larger files are reported, not read (default {DEFAULT_MAX_BYTES})",
+        )
+        lp.add_argument("paths", nargs="*", metavar="PATH")
 
-    pol = sub.add_parser("policy", help="show or validate policies")
-    psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
-    show = psub.add_parser("show", help="print the effective policy, each rule with its origin")
-    show.add_argument("--policy", metavar="FILE")
-    val = psub.add_parser("validate", help="validate a policy file")
-    val.add_argument("file", metavar="FILE")
+    if only in (None, "policy"):
+        pol = sub.add_parser("policy", help="show or validate policies")
+        psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
+        show = psub.add_parser("show", help="print the effective policy, each rule with its origin")
+        show.add_argument("--policy", metavar="FILE")
+        val = psub.add_parser("validate", help="validate a policy file")
+        val.add_argument("file", metavar="FILE")
 
-    r = sub.add_parser("rule", help="print a rule's documentation")
-    r.add_argument("rule", nargs="?", metavar="ID", help="rule id or name; omit to list all rules")
+    if only in (None, "rule"):
+        r = sub.add_parser("rule", help="print a rule's documentation")
+        r.add_argument(
+            "rule", nargs="?", metavar="ID", help="rule id or name; omit to list all rules"
+        )
 
-    g = sub.add_parser("graph", help="show which binary each workload will run")
-    g.add_argument("--policy", metavar="FILE")
-    g.add_argument("--format", choices=("text", "dot"), default="text")
-    g.add_argument("paths", nargs="*", metavar="PATH")
+    if only in (None, "graph"):
+        g = sub.add_parser("graph", help="show which binary each workload will run")
+        g.add_argument("--policy", metavar="FILE")
+        g.add_argument("--format", choices=("text", "dot"), default="text")
+        g.add_argument("paths", nargs="*", metavar="PATH")
 
-    sub.add_parser(
-        "serve",
-        help="run as a Docker authorization plugin and Kubernetes admission webhook",
-        add_help=False,
-    )
+    if only in (None, "serve"):
+        sub.add_parser(
+            "serve",
+            help="run as a Docker authorization plugin and Kubernetes admission webhook",
+            add_help=False,
+        )
     return p
 
 
@@ -146,7 +161,7 @@ def main(
         from .serve import serve_main
 
         return serve_main(argv[1:])
-    parser = _parser()
+    parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed its message

@@ -11,7 +11,8 @@ import pytest
 from shimpolicy.lint.context import Facts
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.finding import Location
-from shimpolicy.lint.links import build_graph, group_of, render_dot, render_text, same_tree
+from shimpolicy.lint.links import build_graph, group_of, render_dot, render_text
+from shimpolicy.lint.scope import same_tree
 from shimpolicy.policy import Policy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "links"

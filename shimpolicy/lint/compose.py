@@ -20,7 +20,7 @@ from ..syntax.yaml import parse_yaml
 from ..versions import docker_major
 from .context import Facts, LintContext, placeholder
 from .filetype import FileType
-from .links import same_tree
+from .scope import same_tree
 from .source import SourceFile
 
 # What Go's yaml.v3 (compose-go's reader, YAML 1.2) resolves a plain scalar to other than a

@@ -16,7 +16,7 @@ from ..syntax import Span
 from ..versions import docker_major
 from .context import LintContext, placeholder
 from .finding import Location
-from .links import same_tree
+from .scope import same_tree
 from .source import SourceFile
 
 

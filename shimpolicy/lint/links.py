@@ -27,6 +27,7 @@ from ..syntax import Span
 from ..versions import containerd_series
 from .context import Facts, LintContext, placeholder
 from .finding import Location
+from .scope import directory_of as _directory
 from .source import SourceFile
 
 if TYPE_CHECKING:
@@ -112,19 +113,6 @@ class Workload:
     @property
     def label(self) -> str:
         return f"{self.kind}/{self.name}"
-
-
-def same_tree(a: str, b: str) -> bool:
-    """Whether two linted files are taken to configure one host: the directory of one
-    contains the directory of the other, or they share one (for daemon.json beside a
-    script or a Compose file; Kubernetes links use :func:`group_of`)."""
-    da, db = _directory(a), _directory(b)
-    return da == db or da == "" or db == "" or db.startswith(da + "/") or da.startswith(db + "/")
-
-
-def _directory(path: str) -> str:
-    head, sep, _ = path.rpartition("/")
-    return head if sep else ""
 
 
 def group_of(facts: Facts, path: str) -> str:

@@ -6,12 +6,10 @@ are read from the top-level ``rules/`` directory beside the package.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
-from importlib.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -30,15 +28,18 @@ class RuleDoc:
     examples: tuple[dict[str, Any], ...]
 
 
-def rules_dir() -> Traversable:
-    bundled = resources.files("shimpolicy") / "rules"
-    if bundled.is_dir():
+@lru_cache(maxsize=1)
+def rules_dir() -> str:
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    bundled = os.path.join(package, "rules")  # an installed wheel carries them here
+    if os.path.isdir(bundled):
         return bundled
-    return Path(__file__).resolve().parent.parent.parent / "rules"
+    return os.path.join(os.path.dirname(package), "rules")  # a source checkout
 
 
-def _read(entry: Traversable) -> RuleDoc:
-    data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER)
+def _read(path: str) -> RuleDoc:
+    with open(path, encoding="utf-8") as f:
+        data = yaml.load(f.read(), Loader=_LOADER)
     return RuleDoc(
         id=data["id"],
         name=data["name"],
@@ -55,8 +56,8 @@ def _read(entry: Traversable) -> RuleDoc:
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, RuleDoc]:
     """Every rule, by id, in id order."""
-    entries = (e for e in rules_dir().iterdir() if e.name.endswith(".yaml"))
-    docs = (rule_doc(e.name[:-5]) for e in sorted(entries, key=lambda e: e.name))
+    names = sorted(n[:-5] for n in os.listdir(rules_dir()) if n.endswith(".yaml"))
+    docs = (rule_doc(name) for name in names)
     return {doc.id: doc for doc in docs if doc is not None}
 
 
@@ -65,8 +66,8 @@ def rule_doc(rule_id: str) -> RuleDoc | None:
     """One rule by id, reading only its own file (a lint run needs a handful, not all)."""
     if not _ID.fullmatch(rule_id):
         return None
-    entry = rules_dir() / f"{rule_id}.yaml"
-    return _read(entry) if entry.is_file() else None
+    path = os.path.join(rules_dir(), f"{rule_id}.yaml")
+    return _read(path) if os.path.isfile(path) else None
 
 
 def lookup(rule: str) -> RuleDoc | None:

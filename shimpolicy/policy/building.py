@@ -7,6 +7,7 @@ checked here.  Nothing in a bad policy is ever used: every problem raises ``Poli
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -57,9 +58,11 @@ def schema() -> dict[str, Any]:
 
 
 def _package_text(name: str) -> str:
-    from importlib import resources  # not at import: it costs more than the rest of us
-
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    # A plain file beside this module (importlib.resources would cost more than the rest
+    # of a one-file lint run); the package is always installed as files.
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, name), encoding="utf-8") as f:
+        return f.read()
 
 
 def validate(doc: Document) -> None:

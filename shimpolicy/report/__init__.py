@@ -1,12 +1,18 @@
-"""Report writers, registered by format name; each returns the whole report as text."""
+"""Report writers, registered by format name; each returns the whole report as text.
+
+A writer's module is imported when its format is first asked for: a text report never
+pays for the SARIF writer."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..lint.engine import LintResult
-from . import github, json, sarif, text
+if TYPE_CHECKING:
+    from ..lint.engine import LintResult
+
+FORMATS = ("text", "json", "sarif", "github")
 
 
 class Writer(Protocol):
@@ -15,9 +21,13 @@ class Writer(Protocol):
     ) -> str: ...
 
 
-WRITERS: dict[str, Writer] = {
-    "text": text.write,
-    "json": json.write,
-    "sarif": sarif.write,
-    "github": github.write,
-}
+class _Writers(dict[str, Writer]):
+    def __missing__(self, name: str) -> Writer:
+        if name not in FORMATS:
+            raise KeyError(name)
+        found: Writer = importlib.import_module(f".{name}", __package__).write
+        self[name] = found
+        return found
+
+
+WRITERS: dict[str, Writer] = _Writers()
