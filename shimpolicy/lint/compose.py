@@ -13,14 +13,11 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from ..catalog import SHIMS
-from ..docker import stock_runtimes, unknown_runtime_message
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
-from ..versions import docker_major
-from .context import Facts, LintContext, placeholder
+from .context import Facts, LintContext
+from .docker_names import check_docker_runtime
 from .filetype import FileType
-from .scope import same_tree
 from .source import SourceFile
 
 # What Go's yaml.v3 (compose-go's reader, YAML 1.2) resolves a plain scalar to other than a
@@ -267,61 +264,7 @@ def _check_value(use: _Use, source: SourceFile, ctx: LintContext) -> None:
 
 
 def _check_name(name: str, span: Span, use: _Use, source: SourceFile, ctx: LintContext) -> None:
-    if name == "":
-        return  # Docker's default runtime
-    marker = placeholder(name)
-    # A '$' left after interpolation is literal ($$): Docker gets it as it is.
-    if marker is not None and not marker.startswith("$"):
-        ctx.check_name(source, span, name, "request", use.what)
-        return
-    # D2: stock and configured names are taken as they are.
-    if name in stock_runtimes(ctx.docker, ctx.platform) or name in ctx.facts.docker_runtimes:
-        return
-    # A name Docker could only take as a configured runtime: no '.' (or, before Docker 23,
-    # any name) and no '/'.  Everything else is for the policy, which knows why D1 refuses.
-    if "/" in name or ("." in name and docker_major(ctx.docker) >= 23):
-        ctx.check_name(source, span, name, "request", use.what)
-        return
-    _unconfigured(name, span, use, source, ctx)
-
-
-def _unconfigured(name: str, span: Span, use: _Use, source: SourceFile, ctx: LintContext) -> None:
-    """SP301: a name Docker takes only when daemon.json configures it."""
-    refused = unknown_runtime_message(name, ctx.docker)
-    shims = docker_major(ctx.docker) >= 23  # D1: before 23 no unconfigured name passes
-    shim = _shim_named(name) if shims else None
-    hint = (
-        f'; "{shim[1]}" needs no configuration where the {shim[0]} shim is installed'
-        if shim
-        else ""
-    )
-    # Only a daemon.json in the same tree is taken to configure the daemon this file runs on.
-    beside = [path for path in ctx.facts.daemon_json if same_tree(path, source.path)]
-    if beside:
-        shown = ", ".join(beside[:3]) + (f" and {len(beside) - 3} more" if len(beside) > 3 else "")
-        message = (
-            f'{use.what} {name!r} is not configured in {shown}: Docker refuses it ("{refused}"); '
-            f'define it under "runtimes" there{hint}'
-        )
-        ctx.report(source, span, "SP301", message, severity="error")
-        return
-    kind = "neither a stock runtime nor a shim name" if shims else "not a stock runtime"
-    message = (
-        f"{use.what} {name!r} is {kind}: Docker {ctx.docker} accepts it only if the host's "
-        'daemon.json defines it under "runtimes", and no daemon.json is linted beside this file '
-        f'(otherwise Docker refuses it: "{refused}"){hint}'
-    )
-    ctx.report(source, span, "SP301", message, severity="warning")
-
-
-def _shim_named(name: str) -> tuple[str, str] | None:
-    """(title, documented runtime name) of a well-known shim called ``name`` (runsc, kata)."""
-    for shim in SHIMS:
-        for documented in shim.names:
-            pieces = documented.split(".")
-            if len(pieces) >= 2 and pieces[-2] == name and not any(c in documented for c in "*?["):
-                return shim.title, documented
-    return None
+    check_docker_runtime(ctx, source, span, name, use.what, "SP301")
 
 
 def _stack_file(path: str, docs: list[Node]) -> str | None:

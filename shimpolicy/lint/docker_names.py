@@ -28,21 +28,28 @@ def check_docker_runtime(
     lacks it, a warning when none is linted (the host may well define it)."""
     if name == "":
         return  # the daemon's default runtime
-    if placeholder(name) is not None:
+    marker = placeholder(name)
+    # A '$' left after Compose's interpolation is literal ($$): Docker gets it as it is.
+    if marker is not None and not marker.startswith("$"):
         ctx.check_name(source, span, name, "request", what)
         return
+    # D2: stock and configured names are taken as they are.
     if name in stock_runtimes(ctx.docker, ctx.platform) or name in ctx.facts.docker_runtimes:
         return
-    if "/" in name or ("." in name and docker_major(ctx.docker) >= 23):
+    # A name Docker could only take as a configured runtime: no '.' (or, before Docker 23,
+    # any name) and no '/'.  Everything else is for the policy, which knows why D1 refuses.
+    shims = docker_major(ctx.docker) >= 23  # D1: before 23 no unconfigured name passes
+    if "/" in name or ("." in name and shims):
         ctx.check_name(source, span, name, "request", what)
         return
     refused = unknown_runtime_message(name, ctx.docker)
-    shim = shim_named(name)
+    shim = shim_named(name) if shims else None
     hint = (
         f'; "{shim[1]}" needs no configuration where the {shim[0]} shim is installed'
         if shim
         else ""
     )
+    # Only a daemon.json in the same tree is taken to configure the daemon this file runs on.
     beside = [path for path in ctx.facts.daemon_json if same_tree(path, source.path)]
     if beside:
         shown = ", ".join(beside[:3]) + (f" and {len(beside) - 3} more" if len(beside) > 3 else "")
@@ -56,13 +63,14 @@ def check_docker_runtime(
             related=tuple(Location(path, 1, 1, 1, 1, "daemon.json") for path in beside),
         )
         return
+    kind = "neither a stock runtime nor a shim name" if shims else "not a stock runtime"
     ctx.report(
         source,
         span,
         rule,
-        f"{what} {name!r} is neither a stock runtime nor a shim name: Docker accepts it only "
-        'if the host\'s daemon.json defines it under "runtimes", and no daemon.json is linted '
-        f'beside this file (otherwise Docker refuses it: "{refused}"){hint}',
+        f"{what} {name!r} is {kind}: Docker {ctx.docker} accepts it only if the host's "
+        'daemon.json defines it under "runtimes", and no daemon.json is linted beside this file '
+        f'(otherwise Docker refuses it: "{refused}"){hint}',
         severity="warning",
     )
 
