@@ -504,13 +504,7 @@ def _check_default_name(
         return
     marker = placeholder(name)
     if marker is not None:
-        ctx.report(
-            source,
-            node.span,
-            "SP003",
-            f"`default_runtime_name` {name!r} is filled in later ({marker}); its final value "
-            "cannot be checked here",
-        )
+        ctx.unresolved(source, node.span, "`default_runtime_name`", name, marker)
     elif name == "":
         ctx.report(
             source,
@@ -543,13 +537,7 @@ def check_runc_binary(
     """
     marker = placeholder(value)
     if marker is not None:
-        ctx.report(
-            source,
-            span,
-            "SP003",
-            f"{what} {value!r} is filled in later ({marker}); its final value cannot be "
-            "checked here",
-        )
+        ctx.unresolved(source, span, what, value, marker)
         return
     base = value.rsplit("/", 1)[-1]
     if base.startswith("containerd-shim") or value.startswith("io.containerd."):

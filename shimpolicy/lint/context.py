@@ -99,19 +99,21 @@ class LintContext:
             )
         )
 
+    def unresolved(
+        self, source: SourceFile, span: Span, what: str, value: str, marker: str
+    ) -> None:
+        """SP003: a value a template or CI system fills in later (``marker`` is the part that
+        says so); what it will be cannot be checked here."""
+        message = f"{what} {value!r} is filled in later ({marker}); "
+        self.report(source, span, "SP003", message + "its final value cannot be checked here")
+
     def check_name(
         self, source: SourceFile, span: Span, name: str, context: str, what: str
     ) -> None:
         """Apply the policy to one runtime name found in a file (``what`` says where it was)."""
         marker = placeholder(name)
         if marker is not None:
-            self.report(
-                source,
-                span,
-                "SP003",
-                f"{what} {name!r} is filled in later ({marker}); "
-                "its final value cannot be checked here",
-            )
+            self.unresolved(source, span, what, name, marker)
             return
         decision = self.policy.decide(name, context=context)
         if decision.action == "allow":

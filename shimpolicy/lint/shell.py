@@ -57,13 +57,7 @@ def check_flag(ctx: LintContext, source: SourceFile, flag: RuntimeFlag, span: Sp
         default = _DEFAULTED.fullmatch(value)
         if default is None:
             marker = placeholder(value) or value
-            ctx.report(
-                source,
-                span,
-                "SP003",
-                f"{what} {value!r} is filled in later ({marker}); its final value cannot be "
-                "checked here",
-            )
+            ctx.unresolved(source, span, what, value, marker)
             return
         value = default.group(1)  # ${VAR:-default}: the default is checked, as for Compose
     if flag.tool == "docker":
