@@ -4,7 +4,7 @@
     python fuzz/run.py lint-compose --seconds 300
     python fuzz/run.py all --seconds 600     # the budget is split between the targets
 
-Seeds come from the test fixtures and the examples in ``rules/``; the corpus grows under
+Seeds come from the test fixtures and ``fuzz/regressions/TARGET``; the corpus grows under
 ``fuzz/corpus/TARGET`` and crashing inputs are written to ``fuzz/crashes/``.  Every crash
 found becomes a regression test (``tests/test_fuzz_regressions.py``).
 """
