@@ -6,7 +6,8 @@
 
 Seeds come from the test fixtures and ``fuzz/regressions/TARGET``; the corpus grows under
 ``fuzz/corpus/TARGET`` and crashing inputs are written to ``fuzz/crashes/``.  Every crash
-found becomes a regression test (``tests/test_fuzz_regressions.py``).
+found becomes a regression input under ``fuzz/regressions/TARGET/``, which
+``tests/test_fuzz_regressions.py`` replays through the same target.
 """
 
 from __future__ import annotations
