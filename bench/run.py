@@ -9,7 +9,8 @@
    (bench/bench_decide.py);
 3. linting a generated tree (1,000 Compose files and 100 each of daemon.json,
    config.toml and Kubernetes files) against the parse floor — loading the same files
-   with PyYAML's C loader, json and the TOML reader — serially and with `-j N`;
+   with PyYAML's C loader, json and the TOML reader — serially and with `-j N`, in
+   process (the speed-up of the work itself) and as whole commands (start-up included);
 4. peak memory linting the largest file, against parsing it alone.
 
 It prints a table and the ratios against their targets.  Figures depend on the machine:
@@ -163,14 +164,16 @@ def run_child(measure: str, target: str, runs: int) -> float:
     import resource
 
     sys.path.insert(0, str(ROOT))
-    from shimpolicy.lint.engine import lint_paths
+    from shimpolicy.lint.engine import LintOptions, lint_paths
     from shimpolicy.policy import Policy
 
     policy = Policy.default()
     files = [p for p in Path(target).rglob("*") if p.is_file()] if Path(target).is_dir() else []
+    jobs = int(measure.removeprefix("lint-j")) if measure.startswith("lint-j") else 1
     work = {
         "floor": lambda: _parse_all(files),
         "lint": lambda: lint_paths([target], policy),
+        f"lint-j{jobs}": lambda: lint_paths([target], policy, LintOptions(jobs=jobs)),
         "rss-parse": lambda: _parse_all([Path(target)]),
         "rss-lint": lambda: lint_paths([target], policy),
     }[measure]
@@ -267,6 +270,14 @@ def main() -> int:
             "ms",
             f"{serial / parse_floor:.2f}x",
             "<= 1.3x",
+        )
+        parallel = child(f"lint-j{args.jobs}", str(tree))
+        row(
+            f"lint_paths, -j {args.jobs} (in process)",
+            parallel,
+            "ms",
+            f"{serial / parallel:.2f}x",
+            f"speed-up (ideal {args.jobs}x)",
         )
         base = lint_cmd[:-1]
         one = timed([*base, "-j", "1", str(tree)], 3)

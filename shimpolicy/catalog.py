@@ -9,8 +9,10 @@ run ``containerd-shim-kata-v2``.  ``names`` are the runtime names each project d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,14 @@ class Shim:
     platforms: tuple[str, ...] = ("linux",)
 
     def documents(self, name: str) -> bool:
-        return any(fnmatchcase(name, n) for n in self.names)
+        return _globs(self.names)(name) is not None
+
+
+# fnmatchcase over each glob in turn, as one regular expression: parse asks this for every
+# new name that reaches a well-known shim.
+@lru_cache(maxsize=64)
+def _globs(globs: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    return re.compile("|".join(translate(g) for g in globs) or "(?!)").match
 
 
 SHIMS: tuple[Shim, ...] = (

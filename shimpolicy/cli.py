@@ -5,10 +5,12 @@ unreadable or invalid policy, or internal error."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
@@ -284,7 +286,8 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         if args.stdin_filename is None and args.file_type is None:
             raise UsageError("reading stdin needs --stdin-filename NAME or --type TYPE")
         data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-        result = lint_bytes(data, name, policy, options)
+        with _without_cycle_collection():
+            result = lint_bytes(data, name, policy, options)
         sources[name.replace(os.sep, "/").removeprefix("./")] = data.decode(
             "utf-8", "replace"
         ).removeprefix("\ufeff")
@@ -292,7 +295,8 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         for p in args.paths:
             if not os.path.lexists(p):
                 raise UsageError(f"{p}: no such file or directory")
-        result = lint_paths(args.paths, policy, options)
+        with _without_cycle_collection():
+            result = lint_paths(args.paths, policy, options)
     color = args.color == "always" or (
         args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
     )
@@ -303,6 +307,20 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
         else EXIT_OK
     )
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Linting keeps every parsed tree until the end and makes no reference cycles worth
+    collecting, so the cyclic collector only costs time (a fifth of a large run);
+    reference counting still frees whatever is dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _policy_command(args: argparse.Namespace, out: TextIO) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import _gofilepath
 from .versions import docker_major, platform_name
 
 # D2: runtimes every Docker 23+ daemon on Linux has without configuration.
@@ -23,19 +22,25 @@ def docker_permits(name: str, docker: str = "28", platform: str = "linux") -> bo
     Stock and configured names (D2) are accepted whatever this says.  An unknown version
     or platform is a ``ValueError``.
     """
-    major = docker_major(docker)
-    if platform_name(platform) == "windows":
+    return _permits(name, docker_major(docker), platform_name(platform) == "windows")
+
+
+def _permits(name: str, major: int, windows: bool) -> bool:
+    """``docker_permits`` for a Docker major version and platform already read: a policy
+    reads its own once, not for every name it decides."""
+    if windows:
         # Up to 28 only the two Windows runtimes; 29 passes any name on unchecked.
         return name != "" if major >= 29 else name in WINDOWS_RUNTIMES
     if major < 23:  # every unconfigured name was "Unknown runtime specified"
         return False
-    if _gofilepath.is_abs(name, windows=False, go120=True) or "/" in name:
+    # Not absolute and no '/' at all: on Linux, Go's IsAbs is a leading '/', so the one
+    # test covers both.
+    if "/" in name:
         return False
-    pieces = name.split(".")
-    if len(pieces) < 2:
+    if "." not in name:  # C1 gives no binary name: fewer than two pieces
         return False
     # 23–24 vendored containerd 1.6's C1 (a leading '.' passes); 25+ follow 1.7's.
-    return major < 25 or pieces[0] != ""
+    return major < 25 or not name.startswith(".")
 
 
 def stock_runtimes(docker: str = "28", platform: str = "linux") -> frozenset[str]:

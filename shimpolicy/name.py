@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -96,11 +97,10 @@ class RuntimeName:
 
 
 def _rules(windows: bool, go120: bool) -> dict[str, re.Pattern[str]]:
+    if not windows:  # volume names are Windows only
+        return {"DIRECTORY": re.compile(r".*/", re.DOTALL)}
     volume = _gofilepath._VOLUME_GO120 if go120 else _gofilepath._VOLUME_GO119
-    return {
-        "VOLUME": volume if windows else re.compile(r"(?!)"),
-        "DIRECTORY": re.compile(r".*[\\/]" if windows else r".*/", re.DOTALL),
-    }
+    return {"VOLUME": volume, "DIRECTORY": re.compile(r".*[\\/]", re.DOTALL)}
 
 
 _RULES = {(w, g): _rules(w, g) for w in (False, True) for g in (False, True)}
@@ -111,7 +111,7 @@ def binary_name(name: str, containerd: str = "2.0", platform: str = "linux") -> 
     return _binary(name.split("."), containerd_series(containerd), platform_name(platform))
 
 
-def _binary(pieces: list[str], series: ContainerdSeries, platform: Platform) -> str | None:
+def _binary(pieces: Sequence[str], series: ContainerdSeries, platform: Platform) -> str | None:
     if len(pieces) < 2:
         return None
     if pieces[0] == "" and series in ("1.7", "2"):  # C1: leading '.' invalid from 1.7
@@ -140,12 +140,12 @@ def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeNa
     windows = platform == "windows"
     go120 = series in ("1.7", "2")
     tokens = Tokenizer(name, _RULES[(windows, go120)])
-    volume = _parse_volume(tokens)
+    volume = _parse_volume(tokens) if windows else ""
     directory = _parse_directory(tokens)
     pieces = _parse_base(name)
     has_dir = bool(volume or directory)
 
-    binary = _binary(list(pieces), series, platform)
+    binary = _binary(pieces, series, platform)
     kind, error = _kind(name, series, windows, go120, binary is not None, has_dir)
     if kind == "path":
         binary = name
@@ -154,18 +154,10 @@ def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeNa
     dir_part = _gofilepath.dir_name(name, windows, go120) if has_dir else None
     info = shim_for_binary(binary) if binary else None
     label = "2.x" if series == "2" else series
-    return RuntimeName(
-        name=name,
-        kind=kind,
-        binary=binary,
-        error=error,
-        containerd=label,
-        platform=platform,
-        pieces=pieces,
-        directory=dir_part,
-        notes=_notes(name, pieces, binary, kind, info),
-        shim_info=info,
-    )
+    notes = _notes(name, pieces, binary, kind, info)
+    # Positional, in field order: keywords would make this call a third slower, and it is
+    # made once for every new name.
+    return RuntimeName(name, kind, binary, error, label, platform, pieces, dir_part, notes, info)
 
 
 def _parse_volume(tokens: Tokenizer) -> str:
@@ -194,20 +186,22 @@ def _kind(
     """C2's resolution order (and C4's routing before it)."""
     if name == LEGACY_V1 and series != "2" and not windows:
         return "legacy-v1", None
-    invalid = (
-        _ERROR_15.format(name)
-        if series == "1.5"
-        else _ERROR_16.format(name, "runc.v2" if series == "2" else "runc.v1")
-    )
     if name == "":  # C2 step 1 (1.5 has no such check: C1 fails on "")
-        return "empty", invalid if series == "1.5" else "no runtime name"
+        return "empty", _invalid(name, series) if series == "1.5" else "no runtime name"
     if series != "1.5" and _gofilepath.is_abs(name, windows, go120):  # C2 step 2
         return "path", None
     if go120 and "/" in name:  # C2 step 3: from 1.7, any '/' (never '\')
-        return "invalid", invalid
+        return "invalid", _invalid(name, series)
     if not has_binary:  # C2 step 4
-        return "invalid", invalid
+        return "invalid", _invalid(name, series)
     return ("relative" if has_dir else "shim"), None  # C2 step 6: dir searched first
+
+
+def _invalid(name: str, series: ContainerdSeries) -> str:
+    """containerd's error for an invalid name; made only for one, since most are valid."""
+    if series == "1.5":
+        return _ERROR_15.format(name)
+    return _ERROR_16.format(name, "runc.v2" if series == "2" else "runc.v1")
 
 
 def _notes(

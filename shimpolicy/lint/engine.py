@@ -19,6 +19,7 @@ from .suppress import apply_suppressions
 if TYPE_CHECKING:
     import multiprocessing.context
     from multiprocessing.connection import Connection
+    from multiprocessing.sharedctypes import Synchronized
 
     from ..policy import Policy
 
@@ -278,11 +279,20 @@ def _finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
     return LintResult(files, tuple(findings))
 
 
-# Parallel runs: each worker parses its share of the files once and keeps the trees; the
-# cross-file facts are gathered per file, merged here in file order (so the result is the
-# same as a serial run's) and sent back for the checks.  Workers are forked, so the policy
-# (compiled matchers and all) is inherited rather than pickled.
+# Parallel runs: ``jobs`` processes, this one and a forked worker for each other.  The
+# files are cut into contiguous chunks, several per process, and each process takes the
+# next chunk not yet taken whenever it is free, so that a slow part of the tree is shared
+# out whatever the tree's layout.  A process parses its chunks once and keeps the trees,
+# and collects each chunk's cross-file facts as a serial run would.  Every process is then
+# given the others' facts, still serialised, merges all of them in file order (so the
+# result is the same as a serial run's) and checks its own files.  One set of facts per
+# chunk rather than per file keeps what crosses the pipes small.  Workers are forked, so
+# the policy (compiled matchers and all) and the chunks are inherited, not pickled.
 PARALLEL_MIN_FILES = 64
+CHUNKS_PER_JOB = 16
+
+_Chunk = list[tuple[str, bool]]  # (path, named) in file order
+_ChunkFacts = list[tuple[int, Facts]]  # (chunk index, the chunk's facts)
 
 
 def _fork() -> multiprocessing.context.ForkContext | None:
@@ -299,56 +309,98 @@ def _run_parallel(
     policy: Policy,
     options: LintOptions,
 ) -> LintResult:
+    from multiprocessing.reduction import ForkingPickler
+
     jobs = min(options.jobs, len(candidates))
-    indexed = list(enumerate(candidates))
+    size = -(-len(candidates) // (jobs * CHUNKS_PER_JOB))  # rounded up
+    chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
+    taken = fork.Value("i", 0)  # chunks taken so far, by any process
     conns: list[Connection] = []
     procs = []
-    for w in range(jobs):
+    for _ in range(jobs - 1):
         parent, child = fork.Pipe()
-        proc = fork.Process(target=_worker, args=(child, indexed[w::jobs], policy, options))
+        proc = fork.Process(target=_worker, args=(child, chunks, taken, policy, options))
         proc.start()
         child.close()
         conns.append(parent)
         procs.append(proc)
     try:
-        per_file: list[tuple[int, Facts]] = []
-        for conn in conns:
-            per_file.extend(conn.recv())
-        facts = Facts()
-        for _, part in sorted(per_file, key=lambda x: x[0]):
-            facts.merge(part)
-        for conn in conns:
-            conn.send(facts)
-        files = 0
-        findings: list[Finding] = []
+        loaded, facts = _load_chunks(chunks, taken, options)
+        collected = [bytes(ForkingPickler.dumps(facts)), *(conn.recv_bytes() for conn in conns)]
+        for w, conn in enumerate(conns, start=1):
+            conn.send([blob for v, blob in enumerate(collected) if v != w])
+        findings = _check_chunks(loaded, facts, collected[1:], policy, options)
+        files = len(loaded)
         for conn in conns:
             count, found = conn.recv()
             files += count
             findings.extend(found)
+        return _finish(files, findings, policy)  # while the workers exit
+    except BaseException:
+        # A worker may be waiting for facts that will now never come; a later worker holds
+        # a copy of this process's end of its pipe, so closing it here would not wake it.
+        for proc in procs:
+            proc.terminate()
+        raise
     finally:
         for proc in procs:
             proc.join()
-    return _finish(files, findings, policy)
 
 
 def _worker(
     conn: Connection,
-    share: list[tuple[int, tuple[str, bool]]],
+    chunks: list[_Chunk],
+    taken: Synchronized[int],
     policy: Policy,
     options: LintOptions,
 ) -> None:
+    loaded, facts = _load_chunks(chunks, taken, options)
+    conn.send(facts)
+    others: list[bytes] = conn.recv()
+    conn.send((len(loaded), _check_chunks(loaded, facts, others, policy, options)))
+    conn.close()
+
+
+def _load_chunks(
+    chunks: list[_Chunk], taken: Synchronized[int], options: LintOptions
+) -> tuple[list[_Loaded], _ChunkFacts]:
+    """Parse the next chunk not yet taken by any process, until none is left."""
     types = file_types()
     loaded: list[_Loaded] = []
-    facts: list[tuple[int, Facts]] = []
-    for index, (path, named) in share:
-        item = _load_path(path, named, types, options)
-        if item is not None:
-            loaded.append(item)
-            facts.append((index, _collect([item])))
-    conn.send(facts)
-    merged: Facts = conn.recv()
-    conn.send((len(loaded), [f for item in loaded for f in _check(item, policy, options, merged)]))
-    conn.close()
+    facts: _ChunkFacts = []
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            taken.value = index + 1
+        if index >= len(chunks):
+            return loaded, facts
+        items = [
+            item
+            for path, named in chunks[index]
+            if (item := _load_path(path, named, types, options)) is not None
+        ]
+        loaded.extend(items)
+        facts.append((index, _collect(items)))
+
+
+def _check_chunks(
+    loaded: list[_Loaded],
+    facts: _ChunkFacts,
+    others: list[bytes],
+    policy: Policy,
+    options: LintOptions,
+) -> list[Finding]:
+    """Check one process's files with the facts of every chunk: its own, and the other
+    processes' (as they were sent, serialised), merged in file order."""
+    from multiprocessing.reduction import ForkingPickler
+
+    parts = list(facts)
+    for blob in others:
+        parts.extend(ForkingPickler.loads(blob))
+    merged = Facts()
+    for _, part in sorted(parts, key=lambda x: x[0]):
+        merged.merge(part)
+    return [f for item in loaded for f in _check(item, policy, options, merged)]
 
 
 def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:

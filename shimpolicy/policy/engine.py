@@ -6,18 +6,26 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
-from ..docker import docker_permits
-from ..name import RuntimeName, parse
-from ..versions import containerd_series, docker_major, platform_name
+# The unchecked forms of parse and docker_permits: a policy reads its versions and
+# platform once, not for every name it decides.
+from ..docker import _permits
+from ..name import RuntimeName, _parse
+from ..versions import ContainerdSeries, Platform, containerd_series, docker_major, platform_name
 from .building import Parts, build, default_parts, for_platform
-from .model import CONTEXTS, Decision, PathIgnore, Rule, Settings, fill
+from .model import CONTEXTS, Check, Decision, Fill, PathIgnore, Rule, Settings, filler
 from .reading import Document, find_policy, plain, read_policy_file
 
 # Decisions are remembered per (name, context); when full the cache is dropped wholesale,
 # which bounds memory without the bookkeeping of an LRU on the hot path.
 CACHE_SIZE = 65_536
+
+# What a name is, as far as the conditions other than globs can tell: kind, context,
+# Docker's verdict, whether the binary is a well-known shim, notes.  Few names differ here
+# (notes are usually none), so the rules each combination leaves are worked out once.
+Traits = tuple[str, str, bool, bool, frozenset[str]]
+TRAITS_CACHE_SIZE = 4096
 
 
 class Policy:
@@ -32,6 +40,10 @@ class Policy:
     __slots__ = (
         "_by_id",
         "_cache",
+        "_candidates",
+        "_docker_major",
+        "_platform",
+        "_series",
         "_settings",
         "containerd",
         "default_action",
@@ -58,6 +70,10 @@ class Policy:
     _settings: Settings
     _by_id: dict[str, Rule]
     _cache: dict[tuple[str, str], Decision]
+    _candidates: dict[Traits, tuple[_Candidate, ...]]
+    _series: ContainerdSeries
+    _platform: Platform
+    _docker_major: int
 
     def __init__(self, parts: Parts) -> None:
         init = object.__setattr__
@@ -74,6 +90,10 @@ class Policy:
         init(self, "_settings", Settings(parts.containerd, parts.docker, parts.platform))
         init(self, "_by_id", {r.id: r for r in parts.rules})
         init(self, "_cache", {})
+        init(self, "_candidates", {})
+        init(self, "_series", containerd_series(parts.containerd))
+        init(self, "_platform", platform_name(parts.platform))
+        init(self, "_docker_major", docker_major(parts.docker))
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Policy is immutable: cannot set {name!r}")
@@ -153,17 +173,17 @@ class Policy:
     def _decide(self, name: str, context: str) -> Decision:
         if context not in CONTEXTS:
             raise ValueError(f"unknown context {context!r}: expected request or config")
-        rn = parse(name, self.containerd, self.platform)
-        permitted = docker_permits(name, self.docker, self.platform)
-        rule, alternative = _first_match(self.rules, rn, context, permitted)
-        if rule is None:
+        rn = _parse(name, self._series, self._platform)
+        permitted = _permits(name, self._docker_major, self._platform == "windows")
+        chosen = self._first_match(rn, context, permitted)
+        if chosen is None:
             reason = f"no rule matched; the policy's default action is {self.default_action}"
             decision = Decision(
                 self.default_action, "default", reason, rn, context, self.default_origin, permitted
             )
         else:
-            template, fields = rule.templates[alternative]
-            reason = fill(template, fields, rn, context, self._settings)
+            rule, _, fill = chosen
+            reason = fill(rn, context, self._settings)
             decision = Decision(rule.action, rule.id, reason, rn, context, rule.origin, permitted)
         cache = self._cache
         if len(cache) >= CACHE_SIZE:
@@ -171,23 +191,50 @@ class Policy:
         cache[(name, context)] = decision
         return decision
 
+    def _first_match(self, rn: RuntimeName, context: str, permitted: bool) -> _Candidate | None:
+        """The first rule alternative that matches (any of a rule's alternatives may)."""
+        traits = (rn.kind, context, permitted, rn.shim_info is not None, rn.notes)
+        candidates = self._candidates.get(traits)
+        if candidates is None:
+            candidates = _candidates(self.rules, traits)
+            if len(self._candidates) >= TRAITS_CACHE_SIZE:
+                self._candidates.clear()
+            self._candidates[traits] = candidates
+        for candidate in candidates:
+            for check in candidate.checks:  # the globs: all must hold
+                if not check(rn):
+                    break
+            else:
+                return candidate
+        return None
+
     def rule(self, rule_id: str) -> Rule | None:
         """The effective rule with this id."""
         return self._by_id.get(rule_id)
 
 
-def _first_match(
-    rules: tuple[Rule, ...], rn: RuntimeName, context: str, permitted: bool
-) -> tuple[Rule | None, int]:
-    """The first rule that matches, and which alternative of its match did."""
+class _Candidate(NamedTuple):
+    """A rule alternative that a name's traits leave in the running."""
+
+    rule: Rule
+    checks: tuple[Check, ...]  # the globs still to check on the name's text
+    fill: Fill  # the reason
+
+
+def _candidates(rules: tuple[Rule, ...], traits: Traits) -> tuple[_Candidate, ...]:
+    """The alternatives whose conditions other than globs hold for these traits, in policy
+    order, up to the first with no glob to check: that one always matches, so none after
+    it is ever reached."""
+    found: list[_Candidate] = []
     for rule in rules:
-        for n, checks in enumerate(rule.match.checks):  # alternatives: any may hold
-            for check in checks:  # conditions: all must hold
-                if not check(rn, context, permitted):
-                    break
-            else:
-                return rule, n
-    return None, 0
+        for n, (conditions, checks) in enumerate(
+            zip(rule.match.alternatives, rule.match.checks, strict=True)
+        ):
+            if conditions.selects(*traits):
+                found.append(_Candidate(rule, checks, filler(*rule.templates[n])))
+                if not checks:
+                    return tuple(found)
+    return tuple(found)
 
 
 @lru_cache(maxsize=1)

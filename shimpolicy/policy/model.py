@@ -1,8 +1,11 @@
 """The values a policy is made of: conditions, rules, decisions and per-path ignores.
 
-A rule's ``match`` is compiled once, when the policy is built, into a tuple of small
-predicates per alternative, cheapest first, so that deciding a new name costs a few
-calls per rule.
+A rule's conditions are of two sorts.  Those on what a name *is* (its kind, the context,
+Docker's verdict, whether its binary is a well-known shim, its notes) take few values
+between them, so the policy works out once per combination which rules they leave in the
+running (``Conditions.selects``).  Those on a name's text (the ``name``, ``binary`` and
+``dir`` globs) are compiled, when the policy is built, into small predicates that are
+called for each new name.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase, translate
+from functools import lru_cache
 from typing import NamedTuple
 
 from ..docker import unknown_runtime_message
@@ -37,8 +41,8 @@ PLACEHOLDERS: Mapping[str, str] = {
     "platform": "the policy's platform",
 }
 
-# (name, context, docker_permitted) -> holds?
-Check = Callable[[RuntimeName, str, bool], bool]
+# A condition on a name's text: does it hold for this name?
+Check = Callable[[RuntimeName], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,32 +58,29 @@ class Conditions:
     note: tuple[str, ...] = ()
     dir: tuple[str, ...] = ()
 
+    def selects(
+        self, kind: str, context: str, permitted: bool, known: bool, notes: frozenset[str]
+    ) -> bool:
+        """Whether the conditions on what a name is hold: all but the globs on its text."""
+        return (
+            (not self.context or context in self.context)
+            and (not self.kind or kind in self.kind)
+            and (self.docker_permitted is None or self.docker_permitted is permitted)
+            and (self.known is None or self.known is known)
+            and (not self.note or not notes.isdisjoint(self.note))
+        )
+
     def compile(self, windows: bool) -> tuple[Check, ...]:
-        """Predicates for the keys present, cheapest first."""
+        """Predicates for the globs on a name's text that are present, cheapest first."""
         checks: list[Check] = []
-        if self.context:
-            contexts = frozenset(self.context)
-            checks.append(lambda rn, ctx, dp: ctx in contexts)
-        if self.kind:
-            kinds = frozenset(self.kind)
-            checks.append(lambda rn, ctx, dp: rn.kind in kinds)
-        if self.docker_permitted is not None:
-            permitted = self.docker_permitted
-            checks.append(lambda rn, ctx, dp: dp is permitted)
-        if self.known is not None:
-            known = self.known
-            checks.append(lambda rn, ctx, dp: (rn.shim_info is not None) is known)
-        if self.note:
-            notes = frozenset(self.note)
-            checks.append(lambda rn, ctx, dp: not notes.isdisjoint(rn.notes))
         if self.name:
             names = _globs(self.name, fold=False)
-            checks.append(lambda rn, ctx, dp: names(rn.name) is not None)
+            checks.append(lambda rn: names(rn.name) is not None)
         if self.binary:
             checks.append(_binary_check(self.binary, windows))
         if self.dir:
             dirs = _globs(_windows_dirs(self.dir) if windows else self.dir, fold=windows)
-            checks.append(lambda rn, ctx, dp: rn.directory is not None and bool(dirs(rn.directory)))
+            checks.append(lambda rn: rn.directory is not None and bool(dirs(rn.directory)))
         return tuple(checks)
 
     def as_dict(self) -> dict[str, object]:
@@ -130,11 +131,11 @@ def _windows_dirs(globs: tuple[str, ...]) -> tuple[str, ...]:
 def _binary_check(globs: tuple[str, ...], windows: bool) -> Check:
     match = _globs(globs, fold=windows)
     if not windows:
-        return lambda rn, ctx, dp: rn.binary is not None and match(rn.binary) is not None
+        return lambda rn: rn.binary is not None and match(rn.binary) is not None
 
     # Windows file names are case-insensitive, and C1 appends ".exe": a glob written for
     # the Linux binary name must still match there.
-    def check(rn: RuntimeName, ctx: str, dp: bool) -> bool:
+    def check(rn: RuntimeName) -> bool:
         b = rn.binary
         if b is None:
             return False
@@ -145,7 +146,8 @@ def _binary_check(globs: tuple[str, ...], windows: bool) -> Check:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A rule's ``match``: alternatives, any of which may hold (one for a plain mapping)."""
+    """A rule's ``match``: alternatives, any of which may hold (one for a plain mapping).
+    ``checks`` are the compiled globs of each alternative."""
 
     alternatives: tuple[Conditions, ...]
     checks: tuple[tuple[Check, ...], ...] = field(compare=False, repr=False)
@@ -205,10 +207,37 @@ class Settings(NamedTuple):
     platform: str
 
 
-def fill(template: str, fields: frozenset[str], rn: RuntimeName, context: str, s: Settings) -> str:
-    """A reason template with its placeholders filled in for one name."""
-    values = {f: _VALUES[f](rn, context, s) for f in fields}
-    return template.format_map(values)
+# A reason template filled in for one name: (name, context, settings) -> reason.
+Fill = Callable[[RuntimeName, str, Settings], str]
+
+
+@lru_cache(maxsize=1024)
+def filler(template: str, fields: frozenset[str]) -> Fill:
+    """How to fill in a reason template, which uses the placeholders ``fields``.
+
+    The template is read here, once: filling it in is then a join of its text and the
+    values, where ``str.format_map`` would read it again for every new name.  A template
+    whose placeholders convert or format their values (``{name!r}``) is left to
+    ``format_map``.
+    """
+    from string import Formatter
+
+    pieces: list[tuple[str, Fill | None]] = []  # text, then the placeholder after it
+    for text, placeholder, spec, conversion in Formatter().parse(template):
+        if placeholder is not None and (spec or conversion):
+            values = tuple((f, _VALUES[f]) for f in fields)
+            return lambda rn, ctx, s: template.format_map({f: v(rn, ctx, s) for f, v in values})
+        pieces.append((text, None if placeholder is None else _VALUES[placeholder]))
+
+    def fill(rn: RuntimeName, context: str, s: Settings) -> str:
+        out: list[str] = []
+        for text, value in pieces:
+            out.append(text)
+            if value is not None:
+                out.append(value(rn, context, s))
+        return "".join(out)
+
+    return fill
 
 
 def _documented(rn: RuntimeName) -> str:
