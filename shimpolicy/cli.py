@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
 from .lint.source import DEFAULT_MAX_BYTES
@@ -32,15 +31,33 @@ class UsageError(Exception):
     pass
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil (and the compression modules
+    it pulls in) on every start."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            columns = 80
+        super().__init__(prog, width=max(columns - 2, 11))
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that command's (building all of them is
     a noticeable part of a one-file run's start-up)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="shimpolicy",
         description="Validate container runtime names and the configuration files that carry them.",
     )
     p.add_argument("--version", action="version", version=f"shimpolicy {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def versions(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
@@ -249,6 +266,8 @@ def _check(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
             }
             for d in decisions
         ]
+        import json
+
         out.write(json.dumps({"results": results}, indent=2, ensure_ascii=False) + "\n")
     else:
         for d in decisions:
@@ -263,6 +282,8 @@ def _show(s: str) -> str:
     """A name as a terminal can show it safely: control and bidi characters escaped."""
     if s.isascii() and s.isprintable():
         return s
+    import json
+
     return json.dumps(s, ensure_ascii=True)[1:-1]
 
 

@@ -14,8 +14,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import yaml
 
     from ..syntax import Node
@@ -108,22 +106,20 @@ def read_policy_file(path: str | os.PathLike[str]) -> Document:
 
 def find_policy(start: str | os.PathLike[str]) -> Document | None:
     """The policy that governs ``start``: see ``Policy.discover``."""
-    from pathlib import Path
-
-    here = Path(start).absolute()
-    if here.is_file():
-        here = here.parent
+    here = os.path.abspath(start)
+    if os.path.isfile(here):
+        here = os.path.dirname(here)
     dirs = _up_to_repository_root(here)
     for d in dirs:
-        found = [d / n for n in POLICY_FILES if (d / n).is_file()]
+        found = [os.path.join(d, n) for n in POLICY_FILES if os.path.isfile(os.path.join(d, n))]
         if len(found) > 1:
             names = " and ".join(POLICY_FILES)
             raise PolicyError(f"both {names} exist: keep one", _shown(d))
         if found:
             return read_policy_file(_shown(found[0]))
     for d in dirs:
-        candidate = d / PYPROJECT
-        if candidate.is_file():
+        candidate = os.path.join(d, PYPROJECT)
+        if os.path.isfile(candidate):
             shown = _shown(candidate)
             text = _read_text(shown)
             # A pyproject.toml that never mentions us is not parsed (nor its errors ours).
@@ -133,19 +129,21 @@ def find_policy(start: str | os.PathLike[str]) -> Document | None:
     return None
 
 
-def _up_to_repository_root(start: Path) -> list[Path]:
-    dirs: list[Path] = []
-    for d in (start, *start.parents):
-        dirs.append(d)
-        if (d / ".git").exists():
+def _up_to_repository_root(start: str) -> list[str]:
+    """``start`` and its parents, up to the first that holds ``.git`` (or the root)."""
+    dirs = [start]
+    while not os.path.exists(os.path.join(dirs[-1], ".git")):
+        parent = os.path.dirname(dirs[-1])
+        if parent == dirs[-1]:
             break
+        dirs.append(parent)
     return dirs
 
 
-def _shown(path: Path) -> str:
+def _shown(path: str) -> str:
     """A path as messages show it: relative to the working directory when inside it."""
     rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel
+    return path if rel.startswith("..") else rel
 
 
 def _read_text(path: str) -> str:
