@@ -120,9 +120,9 @@ def main() -> None:
         ("decide new policy (parsed names)", per_call(new_policy, n, repeat)),
         ("decide cold (new names)", per_call(cold, n, repeat)),
     ]
-    print(f"{'measure':34} {'ns/call':>9} {'x split':>8}")
+    print(f"{'measure':34} {'ns/call':>9} {'x split':>8} {'calls/s':>12}")
     for label, ns in rows:
-        print(f"{label:34} {ns:9.0f} {ns / base:8.1f}")
+        print(f"{label:34} {ns:9.0f} {ns / base:8.1f} {1e9 / ns:12,.0f}")
     print()
     print(f"{'import':34} {'ms':>9}")
     for module in ("shimpolicy", "shimpolicy.policy"):
