@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from .._lazy import LazyRegistry
 from ..syntax import SyntaxProblem
 from .context import Facts, LintContext
 from .filetype import FileType, may_have_type, type_by_content, type_by_name
@@ -69,32 +69,18 @@ class _Loaded:
 
 # Checks by file type, imported when a file of that type is first met: linting one
 # Compose file never pays for the TOML or shell readers.
-_TYPE_MODULES = {
-    "daemon.json": "daemon_json",
-    "compose": "compose",
-    "containerd": "containerd",
-    "kubernetes": "kubernetes",
-    "shell": "shell",
-    "workflow": "workflow",
-}
-
-
-class _Types(dict[str, FileType]):
-    def __missing__(self, kind: str) -> FileType:
-        if kind not in _TYPE_MODULES:
-            raise KeyError(kind)
-        found: FileType = importlib.import_module(f".{_TYPE_MODULES[kind]}", __package__).TYPE
-        self[kind] = found
-        return found
-
-    def get(self, kind: str, default: FileType | None = None) -> FileType | None:  # type: ignore[override]
-        try:
-            return self[kind]
-        except KeyError:
-            return default
-
-
-_TYPES = _Types()
+_TYPES: LazyRegistry[FileType] = LazyRegistry(
+    __package__,
+    {
+        "daemon.json": "daemon_json",
+        "compose": "compose",
+        "containerd": "containerd",
+        "kubernetes": "kubernetes",
+        "shell": "shell",
+        "workflow": "workflow",
+    },
+    "TYPE",
+)
 
 
 def file_types() -> dict[str, FileType]:

@@ -5,9 +5,10 @@ pays for the SARIF writer."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
+
+from .._lazy import LazyRegistry
 
 if TYPE_CHECKING:
     from ..lint.engine import LintResult
@@ -21,13 +22,4 @@ class Writer(Protocol):
     ) -> str: ...
 
 
-class _Writers(dict[str, Writer]):
-    def __missing__(self, name: str) -> Writer:
-        if name not in FORMATS:
-            raise KeyError(name)
-        found: Writer = importlib.import_module(f".{name}", __package__).write
-        self[name] = found
-        return found
-
-
-WRITERS: dict[str, Writer] = _Writers()
+WRITERS: dict[str, Writer] = LazyRegistry(__package__, {f: f for f in FORMATS}, "write")
