@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+from .lint.finding import SEVERITIES, SEVERITY_RANK
 from .lint.source import DEFAULT_MAX_BYTES
 from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
 
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from .policy import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-FAIL_ON = {"error": 3, "warning": 2, "info": 1}
-SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 
 
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
@@ -111,7 +110,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         versions(lp)
         lp.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-        lp.add_argument("--fail-on", choices=("error", "warning", "info"), default="error")
+        lp.add_argument("--fail-on", choices=SEVERITIES, default="error")
         lp.add_argument("--exclude", action="append", default=[], metavar="GLOB")
         lp.add_argument(
             "--type",
@@ -322,7 +321,7 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
     )
     out.write(WRITERS[args.format](result, color=color, sources=sources))
-    threshold = FAIL_ON[args.fail_on]
+    threshold = SEVERITY_RANK[args.fail_on]
     return (
         EXIT_FINDINGS
         if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)

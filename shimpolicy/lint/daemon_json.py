@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from ..docker import docker_permits, stock_runtimes, unknown_runtime_message
+from ..docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
 from ..name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
@@ -202,7 +202,7 @@ class _Checker:
             return
         self.runtime_objects()
         for name, (key, node) in self.runtimes.items():
-            if name == "runc":
+            if name == RESERVED:
                 # D3.1: dockerd stops at this, before looking at any entry.
                 self.report(
                     key.span,
