@@ -150,3 +150,17 @@ def test_text_report_aligns_the_caret_under_tabs() -> None:
     f = Finding("d.json", 2, 3, 2, 9, "SP201", "error", "reserved")
     out = WRITERS["text"](LintResult(1, (f,)), sources={"d.json": '{\n\t"runc": {}\n}\n'})
     assert out.splitlines()[1:3] == ['  2 |  "runc": {}', "    |   ^~~~~~"]
+
+
+def test_sarif_uris_are_encoded_and_absolute_paths_are_file_uris() -> None:
+    relative = Finding("my configs/compose.yaml", 1, 1, 1, 2, "SP104", "error", "x")
+    absolute = Finding("/etc/docker/daemon.json", 1, 1, 1, 2, "SP201", "error", "y")
+    doc = json.loads(WRITERS["sarif"](LintResult(2, (relative, absolute))))
+    _validate(doc)
+    locations = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"] for r in doc["runs"][0]["results"]
+    ]
+    assert locations == [
+        {"uri": "my%20configs/compose.yaml", "uriBaseId": "%SRCROOT%"},
+        {"uri": "file:///etc/docker/daemon.json"},
+    ]

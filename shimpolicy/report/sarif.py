@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..lint.engine import LintResult
@@ -22,12 +23,17 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str,
     return region
 
 
+def _artifact(path: str) -> dict[str, str]:
+    """A path as a SARIF artifact location: a URI reference, percent-encoded; relative
+    paths are relative to the source root, absolute ones are file URIs."""
+    if path.startswith("/"):
+        return {"uri": "file://" + quote(path)}
+    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+
+
 def _location(path: str, region: dict[str, int], message: str = "") -> dict[str, Any]:
     loc: dict[str, Any] = {
-        "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
-            "region": region,
-        }
+        "physicalLocation": {"artifactLocation": _artifact(path), "region": region}
     }
     if message:
         loc["message"] = {"text": message}
