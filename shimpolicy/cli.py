@@ -298,6 +298,8 @@ def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         max_bytes=args.max_file_size,
         jobs=max(1, args.jobs),
     )
+    if args.max_file_size <= 0:
+        raise UsageError("--max-file-size must be a positive number of bytes")
     sources: dict[str, str] = {}
     if "-" in args.paths:
         if len(args.paths) > 1:

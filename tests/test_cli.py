@@ -225,3 +225,19 @@ def test_python_dash_m_and_console_script_agree() -> None:
         check=False,
     )
     assert (p.returncode, p.stdout.split("\t")[0], p.stderr) == (0, "allow", "")
+
+
+def test_max_file_size_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("lint", "--max-file-size", "0", str(FIXTURES))[0] == 2
+    assert capsys.readouterr().err == (
+        "shimpolicy: error: --max-file-size must be a positive number of bytes\n"
+    )
+
+
+def test_explain_an_empty_name_names_dockers_default_runtime() -> None:
+    code, out = run("explain", "")
+    assert code == 0
+    assert (
+        "Docker 28       on linux: an empty runtime selects the daemon's default runtime "
+        "(default-runtime)\n" in out
+    )

@@ -127,6 +127,8 @@ def _containerd(rn: RuntimeName) -> str:
 
 def _docker(policy: Policy, name: str) -> str:
     where = f"on {policy.platform}: "
+    if name == "":
+        return where + "an empty runtime selects the daemon's default runtime (default-runtime)"
     if name in stock_runtimes(policy.docker, policy.platform):
         return where + "a stock runtime, which Docker runs with its own settings (D2)"
     if docker_permits(name, policy.docker, policy.platform):
