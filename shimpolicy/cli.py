@@ -76,6 +76,15 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         sp.add_argument("--platform", choices=("linux", "windows"))
 
+    def context(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--context",
+            choices=("request", "config"),
+            default="request",
+            help="who chose the name: an API user per container (request) "
+            "or the host administrator (config)",
+        )
+
     if only in (None, "check"):
         c = sub.add_parser(
             "check",
@@ -84,13 +93,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             "or one per line on stdin with '-'.",
         )
         versions(c)
-        c.add_argument(
-            "--context",
-            choices=("request", "config"),
-            default="request",
-            help="who chose the name: an API user per container (request) "
-            "or the host administrator (config)",
-        )
+        context(c)
         c.add_argument("--format", choices=("text", "json"), default="text")
         c.add_argument("--fail-on", choices=("deny", "warn"), default="deny")
         c.add_argument("names", nargs="*", metavar="NAME")
@@ -98,7 +101,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     if only in (None, "explain"):
         e = sub.add_parser("explain", help="explain what containerd and Docker do with a name")
         versions(e)
-        e.add_argument("--context", choices=("request", "config"), default="request")
+        context(e)
         e.add_argument("name", metavar="NAME")
 
     if only in (None, "lint"):

@@ -143,11 +143,7 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
 
 
 def collect(doc: Mapping, source: SourceFile, facts: Facts) -> None:
-    config = config_facts(doc, source)
-    facts.containerd.append(config)
-    facts.containerd_configs.append(source.path)
-    for handler in config.handlers:
-        facts.containerd_handlers.setdefault(handler.name, (handler.at, handler.runtime_type))
+    facts.containerd.append(config_facts(doc, source))
 
 
 # -- checks -------------------------------------------------------------------------------

@@ -35,9 +35,6 @@ class Facts:
 
     daemon_json: list[str] = field(default_factory=list)
     docker_runtimes: dict[str, Location] = field(default_factory=dict)
-    runtime_classes: dict[str, tuple[Location, str | None]] = field(default_factory=dict)
-    containerd_configs: list[str] = field(default_factory=list)
-    containerd_handlers: dict[str, tuple[Location, str | None]] = field(default_factory=dict)
     # The ends of the links lint/links.py follows (K2-K4, C5), each with where it is written.
     containerd: list[ContainerdConfig] = field(default_factory=list)
     classes: list[ClassDef] = field(default_factory=list)

@@ -218,8 +218,6 @@ def collect(doc: list[Node] | HelmTemplate, source: SourceFile, facts: Facts) ->
         if _is_runtime_class(obj):
             cls = class_def(obj, source)
             facts.classes.append(cls)
-            if cls.name is not None:
-                facts.runtime_classes.setdefault(cls.name, (cls.at, cls.handler))
         else:
             found = workload(obj, source)
             if found is not None:
