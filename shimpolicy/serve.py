@@ -36,12 +36,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, ClassVar, NoReturn
+from typing import IO, Any, ClassVar, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from . import syntax
@@ -78,8 +77,7 @@ class ServeError(Exception):
 # ------------------------------------------------------------------------ decisions
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One reason to deny a request or, when not ``deny``, to warn about it."""
 
     rule: str  # a policy or lint rule id (SP…), or FAIL_CLOSED
@@ -337,8 +335,7 @@ def _runtime_class_name(
 # ------------------------------------------------------------------------ inputs
 
 
-@dataclass(frozen=True)
-class Sources:
+class Sources(NamedTuple):
     """The files a server reads at start and re-reads on SIGHUP."""
 
     policy: str | None = None  # None: Policy.discover() from the working directory
@@ -411,8 +408,7 @@ _RUNTIMES_TABLE = {
 }
 
 
-@dataclass(frozen=True)
-class Handlers:
+class Handlers(NamedTuple):
     """C5: the CRI handlers a containerd ``config.toml`` defines."""
 
     runtime_types: dict[str, str]  # handler -> runtime_type ("" when unset)

@@ -4,7 +4,7 @@ place to put findings."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..syntax import Span
@@ -16,37 +16,55 @@ if TYPE_CHECKING:
     from ..policy import Policy
     from .links import ClassDef, ContainerdConfig, Workload
 
+
 # Values a template engine or CI system fills in later (SPEC §2 "Real-world shapes"):
 # ${VAR}, ${{ inputs.x }}, {{ .x }}, $VAR, <PLACEHOLDER>, FILLED_BY_OPERATOR-style markers.
-_PLACEHOLDER = re.compile(
-    r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>"
-)
+@cache
+def _placeholders() -> re.Pattern[str]:
+    return re.compile(r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>")
 
 
 def placeholder(value: str) -> str | None:
     """The first template placeholder in ``value``, if it has one."""
-    m = _PLACEHOLDER.search(value)
+    if "$" not in value and "{" not in value and "<" not in value:  # most values: no regex
+        return None
+    m = _placeholders().search(value)
     return m.group() if m else None
 
 
-@dataclass
 class Facts:
     """What one run learns across files (SPEC D2, K3, K4): filled before any check runs."""
 
-    daemon_json: list[str] = field(default_factory=list)
-    docker_runtimes: dict[str, Location] = field(default_factory=dict)
-    # The ends of the links lint/links.py follows (K2-K4, C5), each with where it is written.
-    containerd: list[ContainerdConfig] = field(default_factory=list)
-    classes: list[ClassDef] = field(default_factory=list)
-    workloads: list[Workload] = field(default_factory=list)
-    manifests: list[str] = field(default_factory=list)  # every Kubernetes manifest read
-    link_groups: dict[str, str] = field(default_factory=dict)  # filled by links.group_of
+    # What collection fills in, and merge adds up; the rest is worked out from it.
+    COLLECTED = (
+        "daemon_json",
+        "docker_runtimes",
+        "containerd",
+        "classes",
+        "workloads",
+        "manifests",
+    )
+    __slots__ = (*COLLECTED, "grouped", "link_groups")
+
+    def __init__(self, *, manifests: list[str] | None = None) -> None:
+        self.daemon_json: list[str] = []
+        self.docker_runtimes: dict[str, Location] = {}
+        # The ends of the links lint/links.py follows (K2-K4, C5), each with where it is
+        # written.
+        self.containerd: list[ContainerdConfig] = []
+        self.classes: list[ClassDef] = []
+        self.workloads: list[Workload] = []
+        self.manifests: list[str] = manifests or []  # every Kubernetes manifest read
+        # Worked out once every file is collected (lint/links.py): each directory's group,
+        # and each group's RuntimeClasses and containerd configs.
+        self.link_groups: dict[str, str] = {}
+        self.grouped: dict[str, tuple[list[ClassDef], list[ContainerdConfig]]] | None = None
 
     def merge(self, other: Facts) -> None:
         """Add ``other``'s facts after this one's, as if its files were collected next:
         lists grow, and a key already known keeps its first value (collect's setdefault)."""
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+        for name in Facts.COLLECTED:
+            mine, theirs = getattr(self, name), getattr(other, name)
             if isinstance(mine, list):
                 mine.extend(theirs)
             else:
@@ -54,11 +72,15 @@ class Facts:
                     mine.setdefault(key, value)
 
 
-@dataclass
 class LintContext:
-    policy: Policy
-    facts: Facts
-    findings: list[Finding] = field(default_factory=list)
+    """What a check needs: the policy, the run's facts, and where its findings go."""
+
+    __slots__ = ("facts", "findings", "policy")
+
+    def __init__(self, policy: Policy, facts: Facts) -> None:
+        self.policy = policy
+        self.facts = facts
+        self.findings: list[Finding] = []
 
     @property
     def docker(self) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._lazy import LazyRegistry
 from ..syntax import SyntaxProblem
@@ -44,8 +43,7 @@ SKIP_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class LintOptions:
+class LintOptions(NamedTuple):
     exclude: tuple[str, ...] = ()
     file_type: str | None = None  # --type: force one type for every file
     inline_ignores: bool = True
@@ -53,14 +51,15 @@ class LintOptions:
     jobs: int = 1  # worker processes for lint_paths
 
 
-@dataclass(frozen=True)
-class LintResult:
+DEFAULT_OPTIONS = LintOptions()
+
+
+class LintResult(NamedTuple):
     files_checked: int
     findings: tuple[Finding, ...]
 
 
-@dataclass
-class _Loaded:
+class _Loaded(NamedTuple):
     source: SourceFile
     kind: FileType
     doc: Any = None
@@ -132,7 +131,7 @@ def _display(path: str) -> str:
 
 
 def lint_paths(
-    paths: Sequence[str], policy: Policy, options: LintOptions = LintOptions()
+    paths: Sequence[str], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
 ) -> LintResult:
     exclude = tuple(options.exclude) + tuple(policy.exclude)
     candidates = list(walk(paths or ["."], exclude))
@@ -148,7 +147,7 @@ def lint_paths(
 
 
 def lint_text(
-    text: str, filename: str, policy: Policy, options: LintOptions = LintOptions()
+    text: str, filename: str, policy: Policy, options: LintOptions = DEFAULT_OPTIONS
 ) -> LintResult:
     """Lint one document given as text (stdin, tests, the library)."""
     types = file_types()
@@ -160,7 +159,7 @@ def lint_text(
 
 
 def lint_bytes(
-    data: bytes, filename: str, policy: Policy, options: LintOptions = LintOptions()
+    data: bytes, filename: str, policy: Policy, options: LintOptions = DEFAULT_OPTIONS
 ) -> LintResult:
     """Lint one document given as bytes (stdin): the same checks as a file on disk."""
     try:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, NamedTuple
 
 from .context import Facts, LintContext
 from .source import SourceFile
 
 
-@dataclass(frozen=True, slots=True)
-class FileType:
+class FileType(NamedTuple):
     """One file type: ``load`` parses (raising ``SyntaxProblem``), ``collect`` records
     cross-file facts, ``check`` reports findings.  ``comment`` starts an inline comment
     (``None`` where the syntax has none: JSON)."""
@@ -37,13 +35,13 @@ COMPOSE_NAMES = (
     "docker-compose.*.yaml",
     "docker-compose.*.yml",
 )
-_SHEBANG = re.compile(
-    r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|k|z|)sh\b"
-)
-_COMPOSE_CONTENT = re.compile(r"^services[ \t]*:", re.MULTILINE)
-_K8S_CONTENT = re.compile(r"^kind[ \t]*:", re.MULTILINE)
-_K8S_API = re.compile(r"^apiVersion[ \t]*:", re.MULTILINE)
-_CONTAINERD_CONTENT = re.compile(r"^[ \t]*\[+[ \t]*plugins\b|io\.containerd\.", re.MULTILINE)
+# What content tells a type (compiled on first use, by re's cache: most runs name their
+# files well enough that these are never needed).
+_SHEBANG = r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|k|z|)sh\b"
+_COMPOSE_CONTENT = r"(?m)^services[ \t]*:"
+_K8S_CONTENT = r"(?m)^kind[ \t]*:"
+_K8S_API = r"(?m)^apiVersion[ \t]*:"
+_CONTAINERD_CONTENT = r"(?m)^[ \t]*\[+[ \t]*plugins\b|io\.containerd\."
 
 
 def type_by_name(path: str) -> str | None:
@@ -70,13 +68,13 @@ def type_by_content(path: str, text: str) -> str | None:
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     head = text[:4096]
     if base.endswith(".toml"):
-        return "containerd" if _CONTAINERD_CONTENT.search(text) else None
+        return "containerd" if re.search(_CONTAINERD_CONTENT, text) else None
     if base.endswith((".yaml", ".yml")):
-        if _K8S_CONTENT.search(text) and _K8S_API.search(text):
+        if re.search(_K8S_CONTENT, text) and re.search(_K8S_API, text):
             return "kubernetes"
-        if _COMPOSE_CONTENT.search(text):
+        if re.search(_COMPOSE_CONTENT, text):
             return "compose"
         return None
-    if _SHEBANG.match(head):
+    if re.match(_SHEBANG, head):
         return "shell"
     return None

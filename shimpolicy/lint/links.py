@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..syntax import Span
 from ..versions import containerd_series
@@ -38,8 +37,7 @@ BUILTIN_HANDLER = "runc"
 BUILTIN_RUNTIME_TYPE = "io.containerd.runc.v2"
 
 
-@dataclass(frozen=True, slots=True)
-class HandlerDef:
+class HandlerDef(NamedTuple):
     """One ``runtimes.<name>`` table of a containerd config (or the built-in ``runc``)."""
 
     name: str
@@ -49,8 +47,7 @@ class HandlerDef:
     builtin: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerdConfig:
+class ContainerdConfig(NamedTuple):
     """What one containerd config defines for the CRI, before the version decides."""
 
     path: str
@@ -90,8 +87,7 @@ class ContainerdConfig:
         return self.version >= 3 or containerd_series(containerd) == "2"
 
 
-@dataclass(frozen=True, slots=True)
-class ClassDef:
+class ClassDef(NamedTuple):
     """A RuntimeClass: its name and its handler (None when missing or a placeholder)."""
 
     name: str | None  # None when a placeholder
@@ -100,8 +96,7 @@ class ClassDef:
     handler_at: Location | None
 
 
-@dataclass(frozen=True, slots=True)
-class Workload:
+class Workload(NamedTuple):
     """An object with a pod template, and the RuntimeClass it asks for (None: the default)."""
 
     kind: str
@@ -253,8 +248,7 @@ def _denial(policy: Policy, runtime_type: str) -> str | None:
 # -- the graph ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One link of a chain.  ``kind``: workload, runtimeclass, handler, runtime_type,
     binary, decision, or missing (a link that leads nowhere)."""
 
@@ -264,8 +258,7 @@ class Step:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Chain:
+class Chain(NamedTuple):
     steps: tuple[Step, ...]
 
     @property

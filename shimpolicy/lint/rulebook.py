@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 
-@dataclass(frozen=True, slots=True)
-class RuleDoc:
+class RuleDoc(NamedTuple):
     id: str
     name: str
     title: str
@@ -64,7 +62,7 @@ def catalog() -> dict[str, RuleDoc]:
 @cache
 def rule_doc(rule_id: str) -> RuleDoc | None:
     """One rule by id, reading only its own file (a lint run needs a handful, not all)."""
-    if not _ID.fullmatch(rule_id):
+    if not re.fullmatch(r"SP[0-9]{3}", rule_id):
         return None
     path = os.path.join(rules_dir(), f"{rule_id}.yaml")
     return _read(path) if os.path.isfile(path) else None
@@ -87,4 +85,3 @@ def default_severity(rule: str) -> str:
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_ID = re.compile(r"SP[0-9]{3}")

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..syntax import Span
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     path: str  # as shown in reports (relative to where the run started, POSIX separators)
     text: str  # decoded, without a leading BOM
     type: str
-    lines: tuple[str, ...] = field(default=(), compare=False)
+    lines: tuple[str, ...] = ()
 
     @staticmethod
     def of(path: str, text: str, type_: str) -> SourceFile:

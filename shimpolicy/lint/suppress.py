@@ -9,28 +9,39 @@ suppresses nothing is reported as unused.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from ..syntax import Span
 from .finding import Finding
 from .rulebook import lookup
 from .source import SourceFile
 
-_PRAGMA = re.compile(
+_PRAGMA = (
     r"(?:^|[ \t])(?P<marker>#|//)[ \t]*shimpolicy:[ \t]*(?P<scope>ignore-file|ignore)"
     r"\[(?P<rules>[^\]]*)\](?:[ \t]*--[ \t]*(?P<reason>.*?))?[ \t]*$"
-)
+)  # compiled on first use (re's cache): most files have no suppression to look for
 
 
-@dataclass
 class Suppression:
-    line: int  # where the comment is
-    column: int
-    end_column: int
-    target: int | None  # line covered; None for the whole file
-    rules: frozenset[str]
-    reason: str
-    used: bool = field(default=False)
+    """One ``shimpolicy: ignore`` comment; ``used`` once it has silenced a finding."""
+
+    __slots__ = ("column", "end_column", "line", "reason", "rules", "target", "used")
+
+    def __init__(
+        self,
+        line: int,  # where the comment is
+        column: int,
+        end_column: int,
+        target: int | None,  # line covered; None for the whole file
+        rules: frozenset[str],
+        reason: str,
+    ) -> None:
+        self.line = line
+        self.column = column
+        self.end_column = end_column
+        self.target = target
+        self.rules = rules
+        self.reason = reason
+        self.used = False
 
 
 def _canonical(rule: str) -> str:
@@ -45,7 +56,7 @@ def parse_suppressions(source: SourceFile, comment: str) -> list[Suppression]:
         return found
     for number, text in enumerate(source.lines, start=1):
         stripped = text.strip()
-        m = _PRAGMA.search(text) if "shimpolicy:" in text else None
+        m = re.search(_PRAGMA, text) if "shimpolicy:" in text else None
         if m and m.group("marker") == comment:
             names = (r.strip() for r in m.group("rules").split(","))
             rules = frozenset(_canonical(r) for r in names if r)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.shell import find_runtime_flags
@@ -105,8 +105,7 @@ Point = tuple[int, int]  # (line, column) in the file
 _Built = list[tuple[str, Point, Point]]
 
 
-@dataclass(frozen=True)
-class ScriptText:
+class ScriptText(NamedTuple):
     """Where each character of a scalar's value is written: the value's character ``i``
     comes from the file text from ``starts[i]`` up to (not including) ``ends[i]``."""
 
