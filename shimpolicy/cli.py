@@ -4,173 +4,30 @@ unreadable or invalid policy, or internal error."""
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
-from .lint.finding import SEVERITIES, SEVERITY_RANK
-from .lint.source import DEFAULT_MAX_BYTES
-from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
+from ._cmdline import COMMANDS, build_parser, quick_lint_args
+from .lint.finding import SEVERITY_RANK
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+    from types import SimpleNamespace
+
     from .policy import Policy
+
+    # What a command is given: argparse's reading of the command line, or the quick one.
+    Args = Namespace | SimpleNamespace
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
-COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
-
-
 class UsageError(Exception):
     pass
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, sized without importing shutil (and the compression modules
-    it pulls in) on every start."""
-
-    def __init__(self, prog: str) -> None:
-        try:
-            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
-        except (ValueError, OSError):
-            columns = 80
-        super().__init__(prog, width=max(columns - 2, 11))
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(**kwargs)
-
-
-def _parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``only``, just that command's (building all of them is
-    a noticeable part of a one-file run's start-up)."""
-    p = _Parser(
-        prog="shimpolicy",
-        description="Validate container runtime names and the configuration files that carry them.",
-    )
-    p.add_argument("--version", action="version", version=f"shimpolicy {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def versions(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--policy",
-            metavar="FILE",
-            help="policy file (default: discovered, else the embedded default)",
-        )
-        sp.add_argument(
-            "--containerd",
-            metavar="V",
-            help=f"containerd rules to apply ({', '.join(CONTAINERD_VERSIONS)})",
-        )
-        sp.add_argument(
-            "--docker",
-            metavar="V",
-            help=f"Docker version for D1 ({DOCKER_VERSIONS[0]} … {DOCKER_VERSIONS[-1]})",
-        )
-        sp.add_argument("--platform", choices=("linux", "windows"))
-
-    def context(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--context",
-            choices=("request", "config"),
-            default="request",
-            help="who chose the name: an API user per container (request) "
-            "or the host administrator (config)",
-        )
-
-    if only in (None, "check"):
-        c = sub.add_parser(
-            "check",
-            help="decide runtime names",
-            description="Decide runtime names given as arguments, "
-            "or one per line on stdin with '-'.",
-        )
-        versions(c)
-        context(c)
-        c.add_argument("--format", choices=("text", "json"), default="text")
-        c.add_argument("--fail-on", choices=("deny", "warn"), default="deny")
-        c.add_argument("names", nargs="*", metavar="NAME")
-
-    if only in (None, "explain"):
-        e = sub.add_parser("explain", help="explain what containerd and Docker do with a name")
-        versions(e)
-        context(e)
-        e.add_argument("name", metavar="NAME")
-
-    if only in (None, "lint"):
-        lp = sub.add_parser(
-            "lint",
-            help="lint configuration files",
-            description="Lint Docker, Compose, containerd, Kubernetes and shell files. "
-            "Directories are walked; '-' reads stdin.",
-        )
-        versions(lp)
-        lp.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-        lp.add_argument("--fail-on", choices=SEVERITIES, default="error")
-        lp.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-        lp.add_argument(
-            "--type",
-            dest="file_type",
-            choices=("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow"),
-        )
-        lp.add_argument("--stdin-filename", metavar="NAME", default=None)
-        lp.add_argument(
-            "--no-inline-ignores",
-            action="store_true",
-            help="ignore `# shimpolicy: ignore[...]` comments",
-        )
-        lp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-        lp.add_argument(
-            "-j",
-            "--jobs",
-            type=int,
-            default=os.cpu_count() or 1,
-            metavar="N",
-            help="worker processes for large trees (default: the number of cores)",
-        )
-        lp.add_argument(
-            "--max-file-size",
-            type=int,
-            default=DEFAULT_MAX_BYTES,
-            metavar="BYTES",
-            help=f"larger files are reported, not read (default {DEFAULT_MAX_BYTES})",
-        )
-        lp.add_argument("paths", nargs="*", metavar="PATH")
-
-    if only in (None, "policy"):
-        pol = sub.add_parser("policy", help="show or validate policies")
-        psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
-        show = psub.add_parser("show", help="print the effective policy, each rule with its origin")
-        show.add_argument("--policy", metavar="FILE")
-        val = psub.add_parser("validate", help="validate a policy file")
-        val.add_argument("file", metavar="FILE")
-
-    if only in (None, "rule"):
-        r = sub.add_parser("rule", help="print a rule's documentation")
-        r.add_argument(
-            "rule", nargs="?", metavar="ID", help="rule id or name; omit to list all rules"
-        )
-
-    if only in (None, "graph"):
-        g = sub.add_parser("graph", help="show which binary each workload will run")
-        g.add_argument("--policy", metavar="FILE")
-        g.add_argument("--format", choices=("text", "dot"), default="text")
-        g.add_argument("paths", nargs="*", metavar="PATH")
-
-    if only in (None, "serve"):
-        sub.add_parser(
-            "serve",
-            help="run as a Docker authorization plugin and Kubernetes admission webhook",
-            add_help=False,
-        )
-    return p
 
 
 def main(
@@ -182,14 +39,16 @@ def main(
         from .serve import serve_main
 
         return serve_main(argv[1:])
-    parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse has printed its message
-        return int(e.code or 0) if isinstance(e.code, int) else EXIT_USAGE
-    if args.command is None:
-        parser.print_help(out)
-        return EXIT_USAGE
+    args: Args | None = quick_lint_args(argv)
+    if args is None:
+        parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # argparse has printed its message
+            return int(e.code or 0) if isinstance(e.code, int) else EXIT_USAGE
+        if args.command is None:
+            parser.print_help(out)
+            return EXIT_USAGE
     try:
         return _dispatch(args, stdin or sys.stdin, out)
     except UsageError as e:
@@ -204,7 +63,7 @@ def main(
         return EXIT_USAGE
 
 
-def _dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+def _dispatch(args: Args, stdin: TextIO, out: TextIO) -> int:
     if args.command == "check":
         return _check(args, stdin, out)
     if args.command == "explain":
@@ -223,7 +82,7 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     raise UsageError(f"unknown command {args.command!r}")
 
 
-def _policy(args: argparse.Namespace) -> Policy:
+def _policy(args: Args) -> Policy:
     from .policy import Policy, PolicyError
 
     try:
@@ -237,7 +96,7 @@ def _policy(args: argparse.Namespace) -> Policy:
         raise UsageError(str(e)) from None
 
 
-def _check(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
     names: list[str] = []
     for n in args.names:
         if n == "-":
@@ -289,7 +148,7 @@ def _show(s: str) -> str:
     return json.dumps(s, ensure_ascii=True)[1:-1]
 
 
-def _lint(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
     from .lint.engine import LintOptions, lint_bytes, lint_paths
     from .report import WRITERS
 
@@ -348,7 +207,7 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _policy_command(args: argparse.Namespace, out: TextIO) -> int:
+def _policy_command(args: Args, out: TextIO) -> int:
     from .policy import Policy, PolicyError, render_policy
 
     if args.policy_command == "show":
@@ -364,7 +223,7 @@ def _policy_command(args: argparse.Namespace, out: TextIO) -> int:
     raise UsageError("policy needs an action: show or validate")
 
 
-def _rule(args: argparse.Namespace, out: TextIO) -> int:
+def _rule(args: Args, out: TextIO) -> int:
     from .lint.rulebook import catalog, lookup
     from .rulesdoc import render_rule
 
@@ -379,7 +238,7 @@ def _rule(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _graph(args: argparse.Namespace, out: TextIO) -> int:
+def _graph(args: Args, out: TextIO) -> int:
     from .lint.links import build_graph, render_dot, render_text
 
     chains = build_graph(args.paths or ["."], _policy(args))
