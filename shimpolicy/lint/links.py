@@ -137,13 +137,23 @@ def _nearest(directory: str, present: Collection[str]) -> str | None:
 
 
 def classes_in_scope(facts: Facts, path: str) -> list[ClassDef]:
-    group = group_of(facts, path)
-    return [c for c in facts.classes if group_of(facts, c.at.path) == group]
+    return in_group(facts, group_of(facts, path))[0]
 
 
 def configs_in_scope(facts: Facts, path: str) -> list[ContainerdConfig]:
-    group = group_of(facts, path)
-    return [c for c in facts.containerd if group_of(facts, c.path) == group]
+    return in_group(facts, group_of(facts, path))[1]
+
+
+def in_group(facts: Facts, group: str) -> tuple[list[ClassDef], list[ContainerdConfig]]:
+    """The RuntimeClasses and containerd configs of one group, in file order (indexed once,
+    after collection: every manifest asks, and a cluster tree may hold thousands)."""
+    if facts.grouped is None:
+        facts.grouped = {}
+        for c in facts.classes:
+            facts.grouped.setdefault(group_of(facts, c.at.path), ([], []))[0].append(c)
+        for config in facts.containerd:
+            facts.grouped.setdefault(group_of(facts, config.path), ([], []))[1].append(config)
+    return facts.grouped.get(group, ([], []))
 
 
 # -- checks run from the Kubernetes file type ---------------------------------------------
