@@ -19,16 +19,25 @@ lengths as Go's byte loops.
 from __future__ import annotations
 
 import re
+from functools import cache
 
-# Volume prefixes, tried in Go's order; ``[\\/]`` is Windows' IsPathSeparator.
-_VOLUME_GO119 = re.compile(r"[A-Za-z]:|[\\/]{2}[^\\/.][^\\/]*[\\/][^\\/.][^\\/]*")
-_VOLUME_GO120 = re.compile(
+# Volume prefixes, tried in Go's order; ``[\\/]`` is Windows' IsPathSeparator.  Compiled on
+# first use: only Windows names need them.
+_VOLUME_GO119 = r"[A-Za-z]:|[\\/]{2}[^\\/.][^\\/]*[\\/][^\\/.][^\\/]*"
+_VOLUME_GO120 = (
     r"[\x00-\x7f]:"  # drive: any ASCII byte before ':'
     r"|[\\/]{2}\.[\\/][Uu][Nn][Cc](?=[\\/]|\Z)(?:[\\/][^\\/]*(?:[\\/][^\\/]*)?)?"  # \\.\UNC\h\s
     r"|(?:[\\/]{2}[.?]|[\\/]\?\?)(?=[\\/]|\Z)(?:[\\/][^\\/]*)?"  # \\.\x  \\?\x  \??\x
-    r"|[\\/]{2}[^\\/]*(?:[\\/][^\\/]*)?",  # \\host\share
-    re.DOTALL,
+    r"|[\\/]{2}[^\\/]*(?:[\\/][^\\/]*)?"  # \\host\share
 )
+
+
+@cache
+def volume_pattern(go120: bool) -> re.Pattern[str]:
+    """The Windows volume prefix as the Go that built the containerd version reads it."""
+    return re.compile(_VOLUME_GO120 if go120 else _VOLUME_GO119, re.DOTALL)
+
+
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
     + [f"COM{i}" for i in range(1, 10)]
@@ -39,7 +48,7 @@ _RESERVED = frozenset(
 def volume_len(path: str, windows: bool, go120: bool) -> int:
     if not windows:
         return 0
-    m = (_VOLUME_GO120 if go120 else _VOLUME_GO119).match(path)
+    m = volume_pattern(go120).match(path)
     return m.end() if m else 0
 
 

@@ -19,6 +19,11 @@ class Token(NamedTuple):
     position: int
 
 
+# tuple.__new__ with the fields in order: the Python-level __new__ of a NamedTuple would
+# double the cost of a token.
+_token = tuple.__new__
+
+
 class Tokenizer:
     """Matches named rules at the current position; ``read`` consumes one token."""
 
@@ -31,9 +36,12 @@ class Tokenizer:
 
     def read(self, name: str) -> Token | None:
         """Consume and return the token ``name`` if it matches here (and is non-empty)."""
-        m = self.rules[name].match(self.source, self.position)
-        if m is None or m.end() == self.position:
+        start = self.position
+        m = self.rules[name].match(self.source, start)
+        if m is None:
             return None
-        token = Token(name, m.group(), self.position)
-        self.position = m.end()
-        return token
+        end = m.end()
+        if end == start:
+            return None
+        self.position = end
+        return _token(Token, (name, m.group(), start))

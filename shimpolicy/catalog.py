@@ -9,14 +9,13 @@ run ``containerd-shim-kata-v2``.  ``names`` are the runtime names each project d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from fnmatch import translate
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Shim:
+class Shim(NamedTuple):
     id: str
     title: str
     description: str
@@ -154,26 +153,45 @@ SHIMS: tuple[Shim, ...] = (
 )
 
 
-# One alternation over every shim's binary globs, a named group per shim: one regex match
-# per lookup instead of a glob per pattern (parse calls this for every new name).
+def shim_for_binary(binary: str) -> Shim | None:
+    """The well-known shim that a binary name (or a path ending in one) belongs to."""
+    base = binary.rpartition("/")[2]
+    if "\\" in base:
+        base = base.rpartition("\\")[2]
+    return shim_for_base(base[:-4] if base.endswith(".exe") else base)
+
+
+def shim_for_base(base: str) -> Shim | None:
+    """``shim_for_binary`` for a bare binary name: no directory, no ".exe"."""
+    exact, prefixes, wildcards = _index()
+    found = exact.get(base)
+    if found is not None or not base.startswith(prefixes):
+        return found
+    m = wildcards(base)
+    return SHIMS[int(m.lastgroup[1:])] if m and m.lastgroup else None
+
+
 def _glob(pattern: str) -> str:
     return re.escape(pattern).replace(r"\*", ".*")
 
 
-_BINARIES = re.compile(
-    "|".join(
-        f"(?P<s{i}>{'|'.join(_glob(b) for b in shim.binaries)})" for i, shim in enumerate(SHIMS)
-    ),
-    re.DOTALL,
-)
-
-
-def shim_for_binary(binary: str) -> Shim | None:
-    """The well-known shim that a binary name (or a path ending in one) belongs to."""
-    base = binary.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    if base.endswith(".exe"):
-        base = base[:-4]
-    if not base.startswith("containerd-shim-"):
-        return None
-    m = _BINARIES.fullmatch(base)
-    return SHIMS[int(m.lastgroup[1:])] if m and m.lastgroup else None
+@cache
+def _index() -> tuple[Mapping[str, Shim], tuple[str, ...], Callable[[str], re.Match[str] | None]]:
+    """The binary globs without a wildcard as a dict; the others as the text before their
+    first wildcard, which a binary must start with to match, and one alternation with a
+    named group per shim.  parse looks up the binary of every new name, and a dict lookup
+    is the common case.  A binary belongs to the first shim, in catalog order, with a glob
+    that matches it, so an exact name goes in the dict only if no earlier wildcard does."""
+    exact: dict[str, Shim] = {}
+    groups: list[str] = []
+    prefixes: list[str] = []
+    for i, shim in enumerate(SHIMS):
+        claimed = re.compile("|".join(groups) or "(?!)", re.DOTALL).fullmatch
+        for binary in shim.binaries:
+            if "*" not in binary and binary not in exact and not claimed(binary):
+                exact[binary] = shim
+        wild = [b for b in shim.binaries if "*" in b]
+        if wild:
+            groups.append(f"(?P<s{i}>{'|'.join(_glob(b) for b in wild)})")
+            prefixes.extend(b[: b.index("*")] for b in wild)
+    return exact, tuple(prefixes), re.compile("|".join(groups) or "(?!)", re.DOTALL).fullmatch

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from . import _gofilepath
 from ._tokenizer import Tokenizer
-from .catalog import Shim, shim_for_binary
+from .catalog import Shim, shim_for_base, shim_for_binary
 from .versions import ContainerdSeries, Platform, containerd_series, platform_name
 
 KINDS = ("shim", "path", "relative", "invalid", "empty", "legacy-v1")
@@ -51,7 +51,8 @@ class Note:
 NOTES = tuple(v for k, v in vars(Note).items() if k.isupper())
 
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_VERSION_PIECE = re.compile(r"v[0-9]+")
+_NO_NOTES: frozenset[str] = frozenset()  # most names have none: one set shared by all
+_LABELS = {"1.5": "1.5", "1.6": "1.6", "1.7": "1.7", "2": "2.x"}
 
 _ERROR_15 = "invalid runtime name {}, correct runtime name should format like io.containerd.runc.v1"
 _ERROR_16 = (
@@ -60,8 +61,7 @@ _ERROR_16 = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RuntimeName:
+class RuntimeName(NamedTuple):
     """What one runtime name means to one containerd version on one platform."""
 
     name: str
@@ -72,7 +72,7 @@ class RuntimeName:
     platform: Platform
     pieces: tuple[str, ...]
     directory: str | None = None  # Go's filepath.Dir, when the name has a directory part
-    notes: frozenset[str] = field(default_factory=frozenset)
+    notes: frozenset[str] = _NO_NOTES
     shim_info: Shim | None = None  # the well-known shim the binary belongs to
 
     @property
@@ -96,14 +96,17 @@ class RuntimeName:
         return self.kind not in ("invalid", "empty")
 
 
+# tuple.__new__ with the fields in order builds a record without the Python-level __new__
+# NamedTuple generates: half the time, and parse makes one for every new name.
+_record = tuple.__new__
+
+
+@cache
 def _rules(windows: bool, go120: bool) -> dict[str, re.Pattern[str]]:
     if not windows:  # volume names are Windows only
         return {"DIRECTORY": re.compile(r".*/", re.DOTALL)}
-    volume = _gofilepath._VOLUME_GO120 if go120 else _gofilepath._VOLUME_GO119
+    volume = _gofilepath.volume_pattern(go120)
     return {"VOLUME": volume, "DIRECTORY": re.compile(r".*[\\/]", re.DOTALL)}
-
-
-_RULES = {(w, g): _rules(w, g) for w in (False, True) for g in (False, True)}
 
 
 def binary_name(name: str, containerd: str = "2.0", platform: str = "linux") -> str | None:
@@ -137,14 +140,49 @@ def parse(name: str, containerd: str = "2.0", platform: str = "linux") -> Runtim
 
 @lru_cache(maxsize=8192)
 def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeName:
+    if not _is_plain(name):
+        return _parse_full(name, series, platform)
+    # Most names are plain, and most of those are shaped like shim names: both have
+    # shorter ways to the same result (tests/test_properties_grammar.py checks them
+    # against the full grammar).
+    pieces = tuple(name.split("."))
+    if len(pieces) < 2 or pieces[0] == "" or name == LEGACY_V1:
+        return _resolve(name, pieces, series, platform, has_dir=False)
+    return _plain_shim(name, pieces, series, platform)
+
+
+def _is_plain(name: str) -> bool:
+    """Printable ASCII without a space, '/', '\\' or ':', as most runtime names are.
+
+    Such a name has no volume (every Windows volume has a ':' or starts with a separator)
+    and no directory, so the tokens of the grammar cannot match; and no character notes.
+    """
+    return (
+        name.isascii()
+        and name.isprintable()
+        and " " not in name
+        and "/" not in name
+        and "\\" not in name
+        and ":" not in name
+    )
+
+
+def _parse_full(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeName:
+    """runtime-name = [volume] [directory] base"""
     windows = platform == "windows"
-    go120 = series in ("1.7", "2")
-    tokens = Tokenizer(name, _RULES[(windows, go120)])
+    tokens = Tokenizer(name, _rules(windows, series in ("1.7", "2")))
     volume = _parse_volume(tokens) if windows else ""
     directory = _parse_directory(tokens)
     pieces = _parse_base(name)
-    has_dir = bool(volume or directory)
+    return _resolve(name, pieces, series, platform, has_dir=bool(volume or directory))
 
+
+def _resolve(
+    name: str, pieces: tuple[str, ...], series: ContainerdSeries, platform: Platform, has_dir: bool
+) -> RuntimeName:
+    """What the name is to containerd, once the grammar has read it: C1, then C2's order."""
+    windows = platform == "windows"
+    go120 = series in ("1.7", "2")
     binary = _binary(pieces, series, platform)
     kind, error = _kind(name, series, windows, go120, binary is not None, has_dir)
     if kind == "path":
@@ -153,11 +191,49 @@ def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeNa
         binary = None
     dir_part = _gofilepath.dir_name(name, windows, go120) if has_dir else None
     info = shim_for_binary(binary) if binary else None
-    label = "2.x" if series == "2" else series
     notes = _notes(name, pieces, binary, kind, info)
-    # Positional, in field order: keywords would make this call a third slower, and it is
-    # made once for every new name.
-    return RuntimeName(name, kind, binary, error, label, platform, pieces, dir_part, notes, info)
+    return _record(
+        RuntimeName,
+        (name, kind, binary, error, _LABELS[series], platform, pieces, dir_part, notes, info),
+    )
+
+
+def _plain_shim(
+    name: str, pieces: tuple[str, ...], series: ContainerdSeries, platform: Platform
+) -> RuntimeName:
+    """``_resolve`` for a plain name of two or more pieces, the first not empty, other than
+    C4's name: a shim, in every series and on both platforms.
+
+    C1 gives it a binary name in every series, and C2 finds nothing else to act on: no
+    path (no '/' and no Windows volume; the names Go <= 1.19 reserves on Windows have no
+    '.'), and no directory.  So only its pieces and its binary can give it notes.
+    """
+    bare = f"containerd-shim-{pieces[-2]}-{pieces[-1]}"
+    info = shim_for_base(bare)
+    notes: list[str] = []
+    if "" in pieces:
+        notes.append(Note.EMPTY_PIECE)
+    if not _is_version(pieces[-1]):
+        notes.append(Note.NO_VERSION)
+    if bare in REMOVED_IN_2:
+        notes.append(Note.REMOVED_IN_2)
+    if info is not None and not info.documents(name):
+        notes.append(Note.ALIAS)
+    return _record(
+        RuntimeName,
+        (
+            name,
+            "shim",
+            bare + ".exe" if platform == "windows" else bare,  # C1
+            None,
+            _LABELS[series],
+            platform,
+            pieces,
+            None,
+            frozenset(notes) if notes else _NO_NOTES,
+            info,
+        ),
+    )
 
 
 def _parse_volume(tokens: Tokenizer) -> str:
@@ -207,29 +283,32 @@ def _invalid(name: str, series: ContainerdSeries) -> str:
 def _notes(
     name: str, pieces: tuple[str, ...], binary: str | None, kind: str, info: Shim | None
 ) -> frozenset[str]:
-    notes: set[str] = set()
+    notes: list[str] = []
     if not (name.isascii() and name.isprintable() and " " not in name):
-        notes.update(_character_notes(name))
+        notes.extend(_character_notes(name))
     if name.startswith("."):
-        notes.add(Note.LEADING_DOT)
+        notes.append(Note.LEADING_DOT)
     if len(pieces) >= 2:
         if "" in pieces:
-            notes.add(Note.EMPTY_PIECE)
-        if not _VERSION_PIECE.fullmatch(pieces[-1]):
-            notes.add(Note.NO_VERSION)
+            notes.append(Note.EMPTY_PIECE)
+        if not _is_version(pieces[-1]):
+            notes.append(Note.NO_VERSION)
     if name == LEGACY_V1:
-        notes.add(Note.LEGACY_V1)
+        notes += (Note.LEGACY_V1, Note.REMOVED_IN_2)
     if binary is not None and kind in ("shim", "relative"):
         bare = binary[:-4] if binary.endswith(".exe") else binary
         if "/" in bare or "\\" in bare:
-            notes.add(Note.BINARY_SEPARATOR)
+            notes.append(Note.BINARY_SEPARATOR)
         if bare in REMOVED_IN_2:
-            notes.add(Note.REMOVED_IN_2)
+            notes.append(Note.REMOVED_IN_2)
         if info is not None and kind == "shim" and not info.documents(name):
-            notes.add(Note.ALIAS)
-    if name == LEGACY_V1:
-        notes.add(Note.REMOVED_IN_2)
-    return frozenset(notes)
+            notes.append(Note.ALIAS)
+    return frozenset(notes) if notes else _NO_NOTES
+
+
+def _is_version(piece: str) -> bool:
+    """A shim API version: "v" and ASCII digits, like v2."""
+    return piece[:1] == "v" and piece[1:].isdigit() and piece.isascii()
 
 
 def _character_notes(name: str) -> set[str]:

@@ -17,14 +17,16 @@ Platform = Literal["linux", "windows"]
 CONTAINERD_VERSIONS = ("1.5", "1.6", "1.7", "2.x")
 DOCKER_VERSIONS = ("20.10", "22.06", *(str(v) for v in range(23, 30)))
 
-_CONTAINERD = re.compile(r"(1\.[567]|2(?:\.\d+)?|2\.x)(?:\.\d+)*")
-_DOCKER = re.compile(r"(20\.10|22\.06|2[3-9])(?:\.\d+)*")
+# Patterns, not compiled here: each version is read once (the functions below are cached),
+# so ``re``'s own cache compiles them on first use instead of at import.
+_CONTAINERD = r"(1\.[567]|2(?:\.\d+)?|2\.x)(?:\.\d+)*"
+_DOCKER = r"(20\.10|22\.06|2[3-9])(?:\.\d+)*"
 
 
 @lru_cache(maxsize=64)
 def containerd_series(version: str) -> ContainerdSeries:
     """Reduce '1.6.20', '1.7', '2.1' or '2.x' to the series whose rules apply."""
-    m = _CONTAINERD.fullmatch(version) if isinstance(version, str) else None
+    m = re.fullmatch(_CONTAINERD, version) if isinstance(version, str) else None
     if m is None:
         raise ValueError(f"unknown containerd version {version!r}: expected 1.5, 1.6, 1.7 or 2.x")
     head = m.group(1)
@@ -34,7 +36,7 @@ def containerd_series(version: str) -> ContainerdSeries:
 @lru_cache(maxsize=64)
 def docker_major(version: str) -> int:
     """Reduce '28', '28.2.2', '20.10' or '22.06' to a comparable major number (20, 22, 23 …)."""
-    m = _DOCKER.fullmatch(version) if isinstance(version, str) else None
+    m = re.fullmatch(_DOCKER, version) if isinstance(version, str) else None
     if m is None:
         raise ValueError(f"unknown Docker version {version!r}: expected 20.10, 22.06 or 23 to 29")
     return int(m.group(1).split(".")[0])

@@ -74,3 +74,11 @@ def test_catalog_covers_the_well_known_shims() -> None:
         "runj",
     } <= ids
     assert all(s.url.startswith("https://") for s in shimpolicy.SHIMS)
+
+
+def test_catalog_binaries_are_shim_binary_names_with_only_star_wildcards() -> None:
+    # C1 makes every binary name start with "containerd-shim-"; the lookup reads only '*'.
+    for shim in shimpolicy.SHIMS:
+        for glob in shim.binaries:
+            assert glob.startswith("containerd-shim-"), (shim.id, glob)
+            assert not set(glob) & set("?[]\\/"), (shim.id, glob)

@@ -218,6 +218,24 @@ def test_reason_placeholders_are_filled_in() -> None:
     )
 
 
+def test_reason_placeholders_that_convert_or_format_are_filled_in_too() -> None:
+    reason = "{name!r} is {kind:>6} on containerd {containerd} ({context}, {platform}) {{x}}"
+    rule = {"id": "r", "action": "warn", "reason": reason}
+    policy = Policy.from_dict({"version": 1, "containerd": "1.7", "rules": [rule]})
+    assert policy.decide("a\tb", "config").reason == (
+        # the name is escaped for display first (a\tb), then converted by !r
+        "'a\\\\tb' is invalid on containerd 1.7 (config, linux) {x}"
+    )
+    assert policy.decide("x.y").reason == "'x.y' is   shim on containerd 1.7 (request, linux) {x}"
+
+
+def test_a_reason_without_placeholders_for_the_name_is_the_same_for_every_name() -> None:
+    rule = {"id": "r", "action": "warn", "reason": "Docker {docker}, {context}: {{name}}"}
+    policy = Policy.from_dict({"version": 1, "docker": "25", "rules": [rule]})
+    reasons = {policy.decide(n, "config").reason for n in ("a.b", "/x", "")}
+    assert reasons == {"Docker 25, config: {name}"}
+
+
 # ------------------------------------------------------------------- refused policies
 
 KNOWN_PLACEHOLDERS = (

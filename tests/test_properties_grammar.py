@@ -8,14 +8,20 @@ own regular expressions.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shimpolicy
 from fuzz import strategies
-from shimpolicy.name import binary_name, is_absolute
+from shimpolicy.catalog import SHIMS, Shim, shim_for_binary
+from shimpolicy.name import _is_plain, _parse, _parse_full, binary_name, is_absolute
+from shimpolicy.versions import ContainerdSeries, Platform
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0")
+SERIES: tuple[ContainerdSeries, ...] = ("1.5", "1.6", "1.7", "2")
+PLATFORM_NAMES: tuple[Platform, ...] = ("linux", "windows")
 PLATFORMS = ("linux", "windows")
 LEGACY_V1 = "io.containerd.runtime.v1.linux"
 
@@ -250,3 +256,70 @@ def test_go_windows_is_abs_reference_matches_the_go_sources() -> None:
         name: (go_is_abs(name, True, go122=False), go_is_abs(name, True, go122=True))
         for name in cases
     } == cases
+
+
+# ---- the short ways through the grammar ------------------------------------------------------
+
+# Printable ASCII but for the space and the characters paths are made of: what _is_plain admits.
+_PLAIN_CHARACTERS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "/\\:")
+# Pieces that reach the branches of C1-C4 and the notes: known shims and their versions, the
+# legacy runtime's pieces, empty pieces, and the names Go <= 1.19 reserves on Windows.
+_PLAIN_PIECES = (
+    "io", "containerd", "com", "example", "runc", "kata", "kata-qemu", "runsc", "spin",
+    "wasmtime", "runhcs", "aws", "firecracker", "runtime", "linux", "v1", "v2", "v10", "v",
+    "v2a", "", "NUL", "nul", "COM1", "lpt9", "CON", "x",
+)  # fmt: skip
+_PLAIN_NAMES = st.one_of(
+    st.lists(
+        st.one_of(st.sampled_from(_PLAIN_PIECES), st.text(_PLAIN_CHARACTERS, max_size=6)),
+        max_size=6,
+    ).map(".".join),
+    st.text(_PLAIN_CHARACTERS, max_size=24),
+    st.sampled_from((LEGACY_V1, "io.containerd.runc.v1", "runc", "NUL", ".", "..", ".a", "")),
+)
+
+
+@SETTINGS
+@given(name=_PLAIN_NAMES)
+def test_plain_names_read_as_the_full_grammar_reads_them(name: str) -> None:
+    assert _is_plain(name)
+    for series in SERIES:
+        for platform in PLATFORM_NAMES:
+            assert _parse.__wrapped__(name, series, platform) == _parse_full(name, series, platform)
+
+
+@SETTINGS
+@given(name=_ANY_TEXT)
+def test_any_name_reads_as_the_full_grammar_reads_it(name: str) -> None:
+    for series in SERIES:
+        for platform in PLATFORM_NAMES:
+            assert _parse.__wrapped__(name, series, platform) == _parse_full(name, series, platform)
+
+
+@SETTINGS
+@given(name=st.one_of(_ANY_TEXT, _PLAIN_NAMES))
+def test_plain_names_are_printable_ascii_without_spaces_or_path_characters(name: str) -> None:
+    assert _is_plain(name) == all(c in _PLAIN_CHARACTERS for c in name)
+
+
+def _catalog_shim(binary: str) -> Shim | None:
+    """The first shim in catalog order with a binary glob matching the binary's file name."""
+    base = binary.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".exe")
+    return next((s for s in SHIMS if any(fnmatchcase(base, g) for g in s.binaries)), None)
+
+
+@SETTINGS
+@given(
+    binary=st.one_of(
+        st.builds(
+            "{}containerd-shim-{}-{}{}".format,
+            st.sampled_from(("", "/opt/kata/bin/", "C:\\shims\\", "a/b\\")),
+            st.one_of(st.sampled_from(_PLAIN_PIECES), st.text(max_size=8)),
+            st.one_of(st.sampled_from(_PLAIN_PIECES), st.text(max_size=8)),
+            st.sampled_from(("", ".exe")),
+        ),
+        st.text(),
+    )
+)
+def test_a_binary_belongs_to_the_first_shim_whose_glob_matches_it(binary: str) -> None:
+    assert shim_for_binary(binary) == _catalog_shim(binary)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -170,7 +169,7 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
     windows = platform == "windows"
     rules = _rules(doc, windows, base)
     if base is not None:
-        rules += for_platform(base.rules, platform)
+        rules += base.rules
     if "default" in data:
         default_action, default_origin = str(data["default"]), doc.origin(("default",))
     elif base is not None:
@@ -194,23 +193,15 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
     )
 
 
-def for_platform(rules: tuple[Rule, ...], platform: str) -> tuple[Rule, ...]:
-    """Rules compiled again for a platform: matching on Windows ignores case."""
-    windows = platform == "windows"
-    return tuple(replace(r, match=Match.of(r.match.alternatives, windows)) for r in rules)
-
-
 @lru_cache(maxsize=1)
 def default_parts() -> Parts:
-    """The embedded default policy: trusted, so not schema-validated at run time."""
-    import yaml
+    """The embedded default policy (default.yaml): trusted, so not schema-validated at run
+    time."""
+    from .default_yaml import POLICY
 
-    text = _package_text("default.yaml")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = Document(yaml.load(text, Loader=loader), DEFAULT_ORIGIN)
-    parts = build(doc, trusted=True)
+    parts = build(Document(POLICY, DEFAULT_ORIGIN), trusted=True)
     return parts._replace(
-        rules=tuple(replace(r, origin=DEFAULT_ORIGIN) for r in parts.rules),
+        rules=tuple(r._replace(origin=DEFAULT_ORIGIN) for r in parts.rules),
         default_origin=DEFAULT_ORIGIN,
     )
 
@@ -243,7 +234,7 @@ def _rules(doc: Document, windows: bool, base: Parts | None) -> tuple[Rule, ...]
         alternatives = tuple(
             _conditions(doc, key, m, windows) for m in _alternatives(item.get("match"))
         )
-        match = Match.of(alternatives, windows)
+        match = Match(alternatives)
         written = item.get("reason")
         if written:
             templates = ((written, _fields(doc, (*key, "reason"), written)),) * len(alternatives)

@@ -13,12 +13,13 @@ from typing import Any, NamedTuple, NoReturn
 from ..docker import _permits
 from ..name import RuntimeName, _parse
 from ..versions import ContainerdSeries, Platform, containerd_series, docker_major, platform_name
-from .building import Parts, build, default_parts, for_platform
-from .model import CONTEXTS, Check, Decision, Fill, PathIgnore, Rule, Settings, filler
+from .building import Parts, build, default_parts
+from .model import CONTEXTS, Check, Conditions, Decision, Fill, PathIgnore, Rule, Settings, filler
 from .reading import Document, find_policy, plain, read_policy_file
 
-# Decisions are remembered per (name, context); when full the cache is dropped wholesale,
-# which bounds memory without the bookkeeping of an LRU on the hot path.
+# Decisions are remembered per name in each context; when one context's cache is full it
+# is dropped wholesale, which bounds memory without the bookkeeping of an LRU on the hot
+# path.
 CACHE_SIZE = 65_536
 
 # What a name is, as far as the conditions other than globs can tell: kind, context,
@@ -39,8 +40,8 @@ class Policy:
 
     __slots__ = (
         "_by_id",
-        "_cache",
         "_candidates",
+        "_decisions",
         "_docker_major",
         "_platform",
         "_series",
@@ -69,7 +70,7 @@ class Policy:
     ignore: tuple[PathIgnore, ...]  # lint rules not reported for some paths
     _settings: Settings
     _by_id: dict[str, Rule]
-    _cache: dict[tuple[str, str], Decision]
+    _decisions: dict[str, dict[str, Decision]]  # context -> name -> decision
     _candidates: dict[Traits, tuple[_Candidate, ...]]
     _series: ContainerdSeries
     _platform: Platform
@@ -89,7 +90,7 @@ class Policy:
         init(self, "ignore", parts.ignore)
         init(self, "_settings", Settings(parts.containerd, parts.docker, parts.platform))
         init(self, "_by_id", {r.id: r for r in parts.rules})
-        init(self, "_cache", {})
+        init(self, "_decisions", {c: {} for c in CONTEXTS})
         init(self, "_candidates", {})
         init(self, "_series", containerd_series(parts.containerd))
         init(self, "_platform", platform_name(parts.platform))
@@ -153,7 +154,7 @@ class Policy:
             platform=platform,
             default_action=self.default_action,
             default_origin=self.default_origin,
-            rules=self.rules if platform == self.platform else for_platform(self.rules, platform),
+            rules=self.rules,
             source=self.source,
             severity=self.severity,
             exclude=self.exclude,
@@ -165,30 +166,34 @@ class Policy:
 
     def decide(self, name: str, context: str = "request") -> Decision:
         """Allow, warn or deny ``name`` chosen in ``context`` ("request" or "config")."""
-        decision = self._cache.get((name, context))
+        decisions = self._decisions.get(context)
+        decision = decisions.get(name) if decisions is not None else None
         if decision is None:
-            decision = self._decide(name, context)
+            decision = self._decide(name, context, decisions)
         return decision
 
-    def _decide(self, name: str, context: str) -> Decision:
-        if context not in CONTEXTS:
+    def _decide(self, name: str, context: str, cache: dict[str, Decision] | None) -> Decision:
+        """Decide a name not decided before, and remember the decision in ``cache``, the
+        context's (``None`` for an unknown context)."""
+        if cache is None:
             raise ValueError(f"unknown context {context!r}: expected request or config")
         rn = _parse(name, self._series, self._platform)
         permitted = _permits(name, self._docker_major, self._platform == "windows")
         chosen = self._first_match(rn, context, permitted)
         if chosen is None:
-            reason = f"no rule matched; the policy's default action is {self.default_action}"
-            decision = Decision(
-                self.default_action, "default", reason, rn, context, self.default_origin, permitted
-            )
+            action, rule_id, origin = self.default_action, "default", self.default_origin
+            reason = f"no rule matched; the policy's default action is {action}"
         else:
-            rule, _, fill = chosen
-            reason = fill(rn, context, self._settings)
-            decision = Decision(rule.action, rule.id, reason, rn, context, rule.origin, permitted)
-        cache = self._cache
+            rule = chosen.rule
+            action, rule_id, origin, reason = rule.action, rule.id, rule.origin, chosen.fill(rn)
+        # tuple.__new__ rather than Decision(...): half the time, and one is made for every
+        # new name.
+        decision: Decision = tuple.__new__(
+            Decision, (action, rule_id, reason, rn, context, origin, permitted)
+        )
         if len(cache) >= CACHE_SIZE:
             cache.clear()
-        cache[(name, context)] = decision
+        cache[name] = decision
         return decision
 
     def _first_match(self, rn: RuntimeName, context: str, permitted: bool) -> _Candidate | None:
@@ -196,7 +201,7 @@ class Policy:
         traits = (rn.kind, context, permitted, rn.shim_info is not None, rn.notes)
         candidates = self._candidates.get(traits)
         if candidates is None:
-            candidates = _candidates(self.rules, traits)
+            candidates = _candidates(self.rules, traits, self._settings)
             if len(self._candidates) >= TRAITS_CACHE_SIZE:
                 self._candidates.clear()
             self._candidates[traits] = candidates
@@ -221,20 +226,29 @@ class _Candidate(NamedTuple):
     fill: Fill  # the reason
 
 
-def _candidates(rules: tuple[Rule, ...], traits: Traits) -> tuple[_Candidate, ...]:
+def _candidates(
+    rules: tuple[Rule, ...], traits: Traits, settings: Settings
+) -> tuple[_Candidate, ...]:
     """The alternatives whose conditions other than globs hold for these traits, in policy
     order, up to the first with no glob to check: that one always matches, so none after
     it is ever reached."""
+    windows = settings.platform == "windows"
+    context = traits[1]
     found: list[_Candidate] = []
     for rule in rules:
-        for n, (conditions, checks) in enumerate(
-            zip(rule.match.alternatives, rule.match.checks, strict=True)
-        ):
+        for conditions, template in zip(rule.match.alternatives, rule.templates, strict=True):
             if conditions.selects(*traits):
-                found.append(_Candidate(rule, checks, filler(*rule.templates[n])))
+                checks = _checks(conditions, windows)
+                found.append(_Candidate(rule, checks, filler(*template, context, settings)))
                 if not checks:
                     return tuple(found)
     return tuple(found)
+
+
+@lru_cache(maxsize=1024)
+def _checks(conditions: Conditions, windows: bool) -> tuple[Check, ...]:
+    """The globs of an alternative, compiled the first time a name's traits select it."""
+    return conditions.compile(windows)
 
 
 @lru_cache(maxsize=1)

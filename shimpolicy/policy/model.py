@@ -4,15 +4,14 @@ A rule's conditions are of two sorts.  Those on what a name *is* (its kind, the 
 Docker's verdict, whether its binary is a well-known shim, its notes) take few values
 between them, so the policy works out once per combination which rules they leave in the
 running (``Conditions.selects``).  Those on a name's text (the ``name``, ``binary`` and
-``dir`` globs) are compiled, when the policy is built, into small predicates that are
-called for each new name.
+``dir`` globs) are compiled, when a policy first needs them, into small predicates that
+are called for each new name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase, translate
 from functools import lru_cache
 from typing import NamedTuple
@@ -45,8 +44,7 @@ PLACEHOLDERS: Mapping[str, str] = {
 Check = Callable[[RuntimeName], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class Conditions:
+class Conditions(NamedTuple):
     """One mapping under ``match``: every key present must hold."""
 
     name: tuple[str, ...] = ()
@@ -144,24 +142,16 @@ def _binary_check(globs: tuple[str, ...], windows: bool) -> Check:
     return check
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A rule's ``match``: alternatives, any of which may hold (one for a plain mapping).
-    ``checks`` are the compiled globs of each alternative."""
+class Match(NamedTuple):
+    """A rule's ``match``: alternatives, any of which may hold (one for a plain mapping)."""
 
     alternatives: tuple[Conditions, ...]
-    checks: tuple[tuple[Check, ...], ...] = field(compare=False, repr=False)
-
-    @classmethod
-    def of(cls, alternatives: tuple[Conditions, ...], windows: bool) -> Match:
-        return cls(alternatives, tuple(c.compile(windows) for c in alternatives))
 
     def describe(self, code: Callable[[str], str] = str) -> str:
         return "; or ".join(c.describe(code) for c in self.alternatives)
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     """One policy rule.  ``reason`` is the template; a decision carries it filled in."""
 
     id: str
@@ -172,8 +162,9 @@ class Rule:
     name: str = ""  # a short human name, such as "path-in-request"
     generated: bool = False  # the reason was generated from the match, not written
     # Per alternative of the match: the reason template and the placeholders it uses (a
-    # generated reason names the alternative that matched).
-    templates: tuple[tuple[str, frozenset[str]], ...] = field(default=(), compare=False, repr=False)
+    # generated reason names the alternative that matched).  Made from the fields above, so
+    # two rules equal in those are equal in this too.
+    templates: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def describe(self) -> str:
         """One line for listings: ``SP104 path-in-request: deny when kind is path and …``."""
@@ -207,70 +198,106 @@ class Settings(NamedTuple):
     platform: str
 
 
-# A reason template filled in for one name: (name, context, settings) -> reason.
-Fill = Callable[[RuntimeName, str, Settings], str]
+# A reason template filled in for one name (the context and the settings are fixed when it
+# is made).
+Fill = Callable[[RuntimeName], str]
 
 
 @lru_cache(maxsize=1024)
-def filler(template: str, fields: frozenset[str]) -> Fill:
-    """How to fill in a reason template, which uses the placeholders ``fields``.
+def filler(template: str, fields: frozenset[str], context: str, settings: Settings) -> Fill:
+    """How to fill in a reason template, which uses the placeholders ``fields``, for names
+    decided in ``context`` under ``settings``.
 
-    The template is read here, once: filling it in is then a join of its text and the
-    values, where ``str.format_map`` would read it again for every new name.  A template
-    whose placeholders convert or format their values (``{name!r}``) is left to
+    The template is read here, once, and what does not depend on the name (the context and
+    the versions) written into its text: filling it in is then a join of that text and the
+    name's values, where ``str.format_map`` would read it again for every new name.  A
+    template whose placeholders convert or format their values (``{name!r}``) is left to
     ``format_map``.
     """
     from string import Formatter
 
-    pieces: list[tuple[str, Fill | None]] = []  # text, then the placeholder after it
+    fixed = {
+        "context": context,
+        "containerd": settings.containerd,
+        "docker": settings.docker,
+        "platform": settings.platform,
+    }
+    values: list[Value] = []  # the placeholders that depend on the name
+    texts = [""]  # the text before the first of them, and after each
     for text, placeholder, spec, conversion in Formatter().parse(template):
         if placeholder is not None and (spec or conversion):
-            values = tuple((f, _VALUES[f]) for f in fields)
-            return lambda rn, ctx, s: template.format_map({f: v(rn, ctx, s) for f, v in values})
-        pieces.append((text, None if placeholder is None else _VALUES[placeholder]))
+            return _formatted(template, fields, fixed, settings)
+        texts[-1] += text
+        if placeholder is None:
+            continue
+        if placeholder in fixed:
+            texts[-1] += fixed[placeholder]
+        else:
+            values.append(_VALUES[placeholder])
+            texts.append("")
+    head, steps = texts[0], tuple(zip(values, texts[1:], strict=True))
+    if not steps:
+        return lambda rn: head
 
-    def fill(rn: RuntimeName, context: str, s: Settings) -> str:
-        out: list[str] = []
-        for text, value in pieces:
-            out.append(text)
-            if value is not None:
-                out.append(value(rn, context, s))
-        return "".join(out)
+    def fill(rn: RuntimeName) -> str:
+        out = head
+        for value, text in steps:
+            out += value(rn, settings) + text
+        return out
 
     return fill
+
+
+def _formatted(
+    template: str, fields: frozenset[str], fixed: dict[str, str], settings: Settings
+) -> Fill:
+    values = tuple((f, _VALUES[f]) for f in fields if f not in fixed)
+    return lambda rn: template.format_map(
+        {**fixed, **{f: value(rn, settings) for f, value in values}}
+    )
 
 
 def _documented(rn: RuntimeName) -> str:
     """The documented runtime name that runs the same binary as ``rn``."""
     info = rn.shim_info
-    if info is None:
-        return ""
-    for glob in info.names:
-        candidate = ".".join((*glob.split(".")[:-2], *rn.pieces[-2:]))
+    return "" if info is None else _documented_as(info.names, rn.pieces[-2:])
+
+
+@lru_cache(maxsize=1024)
+def _documented_as(globs: tuple[str, ...], shim_and_version: tuple[str, ...]) -> str:
+    # Names that run the same binary share their last two pieces: asked once per binary.
+    for glob in globs:
+        candidate = ".".join((*glob.split(".")[:-2], *shim_and_version))
         if fnmatchcase(candidate, glob):
             return candidate
-    return " or ".join(info.names)
+    return " or ".join(globs)
 
 
-_VALUES: dict[str, Callable[[RuntimeName, str, Settings], str]] = {
-    "name": lambda rn, ctx, s: display(rn.name),
-    "kind": lambda rn, ctx, s: rn.kind,
-    "binary": lambda rn, ctx, s: display(rn.binary or ""),
-    "error": lambda rn, ctx, s: display(rn.error or ""),
-    "directory": lambda rn, ctx, s: display(rn.directory or ""),
-    "context": lambda rn, ctx, s: ctx,
-    "docker_message": lambda rn, ctx, s: display(unknown_runtime_message(rn.name, s.docker)),
-    "shim": lambda rn, ctx, s: rn.shim_info.title if rn.shim_info else "",
-    "documented": lambda rn, ctx, s: _documented(rn),
-    "notes": lambda rn, ctx, s: ", ".join(sorted(rn.notes)),
-    "containerd": lambda rn, ctx, s: s.containerd,
-    "docker": lambda rn, ctx, s: s.docker,
-    "platform": lambda rn, ctx, s: s.platform,
+def _shown(text: str | None) -> str:
+    """``display``, for a value that may be missing; most text prints as it is."""
+    if text is None:
+        return ""
+    return text if text.isprintable() else display(text)
+
+
+# A placeholder's value for a name (the Docker version is the policy's).
+Value = Callable[[RuntimeName, Settings], str]
+
+# The placeholders whose values depend on the name; ``filler`` writes in the others.
+_VALUES: dict[str, Value] = {
+    "name": lambda rn, s: _shown(rn.name),
+    "kind": lambda rn, s: rn.kind,
+    "binary": lambda rn, s: _shown(rn.binary),
+    "error": lambda rn, s: _shown(rn.error),
+    "directory": lambda rn, s: _shown(rn.directory),
+    "docker_message": lambda rn, s: display(unknown_runtime_message(rn.name, s.docker)),
+    "shim": lambda rn, s: rn.shim_info.title if rn.shim_info else "",
+    "documented": lambda rn, s: _documented(rn),
+    "notes": lambda rn, s: ", ".join(sorted(rn.notes)),
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What a policy decided for one runtime name in one context."""
 
     action: str  # "allow" | "warn" | "deny"
@@ -282,8 +309,7 @@ class Decision:
     docker_permitted: bool  # D1 for the policy's Docker version and platform
 
 
-@dataclass(frozen=True, slots=True)
-class PathIgnore:
+class PathIgnore(NamedTuple):
     """``ignore:`` entry: lint rules not reported for some paths, and why."""
 
     paths: tuple[str, ...]

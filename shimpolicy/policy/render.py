@@ -9,7 +9,7 @@ from ..name import RuntimeName
 from .engine import Policy
 from .model import Conditions, Decision, Rule, display
 
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
+_PLAIN = r"[A-Za-z][A-Za-z0-9_.\-]*"  # compiled (and cached) by re on first use
 # Plain words YAML 1.1 reads as booleans or null.
 _YAML_WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
 
@@ -55,7 +55,7 @@ def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
+    if re.fullmatch(_PLAIN, text) and text.lower() not in _YAML_WORDS:
         return text
     import json  # only `policy show` needs it
 
