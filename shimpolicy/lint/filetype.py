@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from .context import Facts, LintContext
@@ -24,17 +23,22 @@ class FileType(NamedTuple):
     comment: str | None = "#"
 
 
-# Name patterns (on the file's base name) that decide a type without reading the file.
-COMPOSE_NAMES = (
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yaml",
-    "docker-compose.yml",
-    "compose.*.yaml",
-    "compose.*.yml",
-    "docker-compose.*.yaml",
-    "docker-compose.*.yml",
-)
+# The names Compose looks for, and its override files (``compose.<anything>.yaml``), on the
+# file's base name: compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml,
+# compose.*.yaml, compose.*.yml, docker-compose.*.yaml, docker-compose.*.yml.
+COMPOSE_STEMS = ("compose", "docker-compose")
+COMPOSE_EXTENSIONS = (".yaml", ".yml")
+
+
+def is_compose_name(base: str) -> bool:
+    """Whether a base name is one of Compose's (the globs above, without compiling them)."""
+    for ext in COMPOSE_EXTENSIONS:
+        if base.endswith(ext):
+            stem = base[: -len(ext)]
+            return stem in COMPOSE_STEMS or any(stem.startswith(s + ".") for s in COMPOSE_STEMS)
+    return False
+
+
 # What content tells a type (compiled on first use, by re's cache: most runs name their
 # files well enough that these are never needed).
 _SHEBANG = r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|k|z|)sh\b"
@@ -49,7 +53,7 @@ def type_by_name(path: str) -> str | None:
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     if base == "daemon.json":
         return "daemon.json"
-    if any(fnmatchcase(base, p) for p in COMPOSE_NAMES):
+    if is_compose_name(base):
         return "compose"
     if "/.github/workflows/" in "/" + path.replace("\\", "/") and base.endswith((".yml", ".yaml")):
         return "workflow"
