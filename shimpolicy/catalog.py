@@ -182,16 +182,21 @@ def _index() -> tuple[Mapping[str, Shim], tuple[str, ...], Callable[[str], re.Ma
     named group per shim.  parse looks up the binary of every new name, and a dict lookup
     is the common case.  A binary belongs to the first shim, in catalog order, with a glob
     that matches it, so an exact name goes in the dict only if no earlier wildcard does."""
-    exact: dict[str, Shim] = {}
     groups: list[str] = []
     prefixes: list[str] = []
     for i, shim in enumerate(SHIMS):
-        claimed = re.compile("|".join(groups) or "(?!)", re.DOTALL).fullmatch
-        for binary in shim.binaries:
-            if "*" not in binary and binary not in exact and not claimed(binary):
-                exact[binary] = shim
         wild = [b for b in shim.binaries if "*" in b]
         if wild:
             groups.append(f"(?P<s{i}>{'|'.join(_glob(b) for b in wild)})")
             prefixes.extend(b[: b.index("*")] for b in wild)
-    return exact, tuple(prefixes), re.compile("|".join(groups) or "(?!)", re.DOTALL).fullmatch
+    # The alternatives are tried in catalog order: the group that matches is the first shim's.
+    wildcards = re.compile("|".join(groups) or "(?!)", re.DOTALL).fullmatch
+    exact: dict[str, Shim] = {}
+    for i, shim in enumerate(SHIMS):
+        for binary in shim.binaries:
+            if "*" in binary or binary in exact:
+                continue
+            m = wildcards(binary)
+            if m is None or m.lastgroup is None or int(m.lastgroup[1:]) >= i:
+                exact[binary] = shim
+    return exact, tuple(prefixes), wildcards
