@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shimpolicy.lint.compose import Malformed, interpolations
+from shimpolicy.lint.compose import Malformed, _closing_brace, interpolations
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.policy import Policy
 
@@ -49,6 +51,7 @@ def _in_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
     ("value", "outcomes"),
     [
         ("nvidia", [(("nvidia", 0),)]),
+        ("", [()]),
         ("${RT}", [(None,)]),
         ("$RT", [(None,)]),
         ("${RT:-kata}", [(("kata", 6),)]),
@@ -92,6 +95,31 @@ def test_malformed_interpolation_is_found_where_compose_go_finds_it(
     value: str, offset: int
 ) -> None:
     assert interpolations(value) == Malformed(offset)
+
+
+def _go_first_brace_closing_index(s: str) -> int:
+    """compose-go's getFirstBraceClosingIndex, character by character as Go writes it."""
+    depth = 0
+    i = 0
+    while i < len(s):
+        if s[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        if s[i] == "{":
+            depth += 1
+            i += 1
+        i += 1
+    return -1
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="{}$ab", max_size=24), data=st.data())
+def test_closing_brace_is_the_one_compose_go_finds(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    found = _go_first_brace_closing_index(text[start:end])
+    assert _closing_brace(text, start, end) == (start + found if found >= 0 else -1)
 
 
 # ---------------------------------------------------------------- fixtures

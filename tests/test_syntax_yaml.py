@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shimpolicy.syntax.yaml as syntax_yaml
-from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, Span, SyntaxProblem
+from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, SyntaxProblem
 from shimpolicy.syntax.yaml import parse_yaml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "syntax" / "yaml"
@@ -60,7 +60,7 @@ def problem(text: str, **limits: int) -> tuple[str, int, int]:
 
 def scalar(value: ScalarValue, line: int, column: int, end: int, kind: str = STR) -> Scalar:
     """A scalar written on one line."""
-    return Scalar(value, Span(line, column, line, end), kind)
+    return Scalar(value, line, column, line, end, kind)
 
 
 @pytest.mark.usefixtures("loader")
@@ -172,7 +172,7 @@ def test_tabs_count_one_column() -> None:
     root = mapping(only('a: "\t\t"\nlist: ["x\ty", z]\n'))
     assert root.get("a") == scalar("\t\t", 1, 4, 8)
     assert root.get("list") == Sequence(
-        (scalar("x\ty", 2, 8, 13), scalar("z", 2, 15, 16)), Span(2, 7, 2, 17)
+        (scalar("x\ty", 2, 8, 13), scalar("z", 2, 15, 16)), 2, 7, 2, 17
     )
 
 
@@ -195,7 +195,7 @@ def test_leading_bom_is_skipped_and_not_counted() -> None:
 def test_crlf_line_endings_count_one_line_each() -> None:
     root = mapping(only("a: 1\r\n\r\nb:\r\n  - x\r\n"))
     assert root.get("a") == scalar(1, 1, 4, 5, INT)
-    assert root.get("b") == Sequence((scalar("x", 4, 5, 6),), Span(4, 3, 5, 1))
+    assert root.get("b") == Sequence((scalar("x", 4, 5, 6),), 4, 3, 5, 1)
 
 
 @pytest.mark.usefixtures("loader")
@@ -204,7 +204,10 @@ def test_columns_count_code_points_before_the_value() -> None:
     assert root.key("é😀") == scalar("é😀", 1, 1, 3)
     assert root.get("é😀") == Sequence(
         (scalar("ü", 1, 6, 7), scalar("😀é", 1, 9, 18), scalar("x", 1, 20, 21)),
-        Span(1, 5, 1, 22),
+        1,
+        5,
+        1,
+        22,
     )
 
 
@@ -309,7 +312,8 @@ def test_stream_without_documents_is_empty(text: str) -> None:
 def test_python_tags_are_never_executed(tmp_path: Path) -> None:
     target = tmp_path / "made"
     sequence = only(f'!!python/object/apply:os.mkdir ["{target}"]\n')
-    assert sequence == Sequence((scalar(str(target), 1, 33, 35 + len(str(target))),), sequence.span)
+    assert isinstance(sequence, Sequence)
+    assert sequence.items == (scalar(str(target), 1, 33, 35 + len(str(target))),)
     node = mapping(only("x: !!python/object/apply:os.system echo hi\n")).get("x")
     assert node == scalar("echo hi", 1, 4, 43, "tag:yaml.org,2002:python/object/apply:os.system")
     assert not target.exists()
@@ -357,7 +361,8 @@ def test_nesting_up_to_max_depth_is_accepted() -> None:
     for _ in range(511):
         assert isinstance(node, Sequence)
         node = node.items[0]
-    assert node == Sequence((), Span(1, 512, 1, 514))
+    assert isinstance(node, Sequence)
+    assert node == Sequence((), 1, 512, 1, 514)
 
 
 @pytest.mark.usefixtures("loader")
@@ -380,6 +385,49 @@ def test_nesting_through_an_alias_counts_the_aliased_depth() -> None:
     text = "a: &a [[[1]]]\nb: [[*a]]\n"
     assert to_python(only(text, max_depth=6)) == {"a": [[[1]]], "b": [[[[[1]]]]]}
     assert problem(text, max_depth=5) == ("nesting deeper than 5 levels", 2, 6)
+
+
+@pytest.mark.usefixtures("loader")
+def test_nesting_through_an_alias_inside_an_anchor_counts_both() -> None:
+    text = "a: &a [[1]]\nb: &b [*a]\nc: [[*b]]\n"
+    assert to_python(only(text, max_depth=6)) == {"a": [[1]], "b": [[[1]]], "c": [[[[[1]]]]]}
+    assert problem(text, max_depth=5) == ("nesting deeper than 5 levels", 3, 6)
+
+
+def _depth(value: Any) -> int:
+    """Levels of nested lists, aliases expanded."""
+    return 1 + max(map(_depth, value), default=0) if isinstance(value, list) else 0
+
+
+def _size(value: Any) -> int:
+    """Nodes, aliases expanded."""
+    return 1 + sum(map(_size, value)) if isinstance(value, list) else 1
+
+
+@st.composite
+def _lists_sharing_some(draw: st.DrawFn) -> list[Any]:
+    """Nested lists repeating two lists, the second holding the first: PyYAML dumps each
+    once with an anchor, then as aliases, so aliases are found inside an anchored list."""
+    inner = draw(st.lists(st.integers(0, 9) | st.lists(st.integers(0, 9), max_size=2)))
+    outer = draw(st.lists(st.just(inner) | st.lists(st.just(inner)), min_size=1, max_size=3))
+    more = st.recursive(
+        st.just(inner) | st.just(outer) | st.integers(0, 9),
+        lambda children: st.lists(children, max_size=3),
+        max_leaves=8,
+    )
+    return [inner, outer, *draw(st.lists(more, max_size=3))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_lists_sharing_some(), flow=st.booleans())
+def test_depth_and_size_limits_count_what_aliases_repeat(value: list[Any], flow: bool) -> None:
+    text = yaml.safe_dump(value, default_flow_style=flow)
+    depth, size = _depth(value), _size(value)
+    assert to_python(only(text, max_depth=depth, max_nodes=size)) == value
+    assert problem(text, max_depth=depth - 1)[0] == f"nesting deeper than {depth - 1} levels"
+    assert problem(text, max_nodes=size - 1)[0] == (
+        f"document expands to more than {size - 1} nodes (alias bomb?)"
+    )
 
 
 def test_hundred_thousand_brackets_are_a_syntax_problem_not_a_crash() -> None:

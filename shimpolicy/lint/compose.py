@@ -10,8 +10,9 @@ package, including its error for a malformed ``${``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import cache
+from typing import NamedTuple
 
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
@@ -20,14 +21,19 @@ from .docker_names import check_docker_runtime
 from .filetype import FileType
 from .source import SourceFile
 
-# What Go's yaml.v3 (compose-go's reader, YAML 1.2) resolves a plain scalar to other than a
-# string; PyYAML's YAML 1.1 also reads yes/no/on/off and 1:20 as non-strings.
-_YAML12_NOT_STRING = re.compile(
-    r"|~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
-    r"|[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)"
-    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-)
+
+@cache
+def _yaml12_not_string() -> re.Pattern[str]:
+    """What Go's yaml.v3 (compose-go's reader, YAML 1.2) resolves a plain scalar to other
+    than a string; PyYAML's YAML 1.1 also reads yes/no/on/off and 1:20 as non-strings."""
+    return re.compile(
+        r"|~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+        r"|[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)"
+        r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    )
+
+
 # Stack files: `docker stack deploy` reads Compose v3 and has no `runtime` key.
 _STACK_NAMES = ("*stack*.yml", "*stack*.yaml")
 
@@ -42,9 +48,18 @@ def _collect(docs: list[Node], source: SourceFile, facts: Facts) -> None:
 
 # --------------------------------------------------------------------------- interpolation
 
-_VAR = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
-_OPERATOR = re.compile(r":?[-+?]")
 _MAX_OUTCOMES = 64  # values are combined per variable; a pathological string stops here
+
+
+@cache
+def _variable() -> re.Pattern[str]:
+    return re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+
+
+@cache
+def _operator() -> re.Pattern[str]:
+    return re.compile(r":?[-+?]")
+
 
 # One piece of an interpolated value: literal text with the offset in the scalar's value
 # it was copied from, or None for a variable's value, which cannot be known here.
@@ -52,8 +67,7 @@ Piece = tuple[str, int] | None
 Outcome = tuple[Piece, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
+class Malformed(NamedTuple):
     """A ``${`` compose-go cannot read ("invalid interpolation format"), at ``offset``."""
 
     offset: int
@@ -67,6 +81,8 @@ class _Stop(Exception):
 
 def interpolations(value: str) -> list[Outcome] | Malformed:
     """Every value Compose can make of ``value``, as pieces, or where it refuses it."""
+    if "$" not in value:  # most values: the value itself
+        return [((value, 0),)] if value else [()]
     try:
         return _interpolate(value, 0, len(value))
     except _Stop as stop:
@@ -101,17 +117,17 @@ def _substitution(s: str, dollar: int, end: int) -> tuple[list[Outcome], int] | 
     after = dollar + 1
     if after < end and s[after] == "$":  # $$ is a literal $
         return [(("$", after),)], after + 1
-    named = _VAR.match(s, after, end)
+    named = _variable().match(s, after, end)
     if named:  # $VAR
         return [(None,)], named.end()
     if after >= end or s[after] != "{":
         return None
-    name = _VAR.match(s, dollar + 2, end)
+    name = _variable().match(s, dollar + 2, end)
     if name is None:
         raise _Stop(dollar)
     if name.end() < end and s[name.end()] == "}":  # ${VAR}
         return [(None,)], name.end() + 1
-    operator = _OPERATOR.match(s, name.end(), end)
+    operator = _operator().match(s, name.end(), end)
     if operator is None:
         raise _Stop(dollar)
     # compose-go's pattern ends at the last '}' of the line ((.*) is greedy, '.' stops at
@@ -136,28 +152,33 @@ def _closing_brace(s: str, start: int, end: int) -> int:
     """compose-go's getFirstBraceClosingIndex on ``s[start:end]``, as an offset in ``s``."""
     depth = 0
     i = start
-    while i < end:
-        if s[i] == "}":
+    # Only braces count, so go from one to the next rather than through every character.
+    while True:
+        opening, closing = s.find("{", i, end), s.find("}", i, end)
+        if closing < 0 and opening < 0:
+            return -1
+        if closing >= 0 and (opening < 0 or closing < opening):
             depth -= 1
             if depth == 0:
-                return i
-        if s[i] == "{":
+                return closing
+            i = closing + 1
+        else:
             depth += 1
-            i += 1
-        i += 1
-    return -1
+            i = opening + 2  # Go's loop steps over the character after a '{' too
 
 
 # --------------------------------------------------------------------------- checks
 
 
-@dataclass
 class _Use:
     """One place `runtime` is written, and the services that take it from there."""
 
-    key: Scalar
-    value: Node
-    services: list[str] = field(default_factory=list)
+    __slots__ = ("key", "services", "value")
+
+    def __init__(self, key: Scalar, value: Node) -> None:
+        self.key = key
+        self.value = value
+        self.services: list[str] = []
 
     @property
     def path(self) -> str:
@@ -177,7 +198,9 @@ class _Use:
 def _uses(docs: list[Node], source: SourceFile, ctx: LintContext) -> list[_Use]:
     """Every distinct `runtime` setting: a setting merged into several services from an
     anchor is one setting, written once."""
-    uses: dict[tuple[Span, Span], _Use] = {}
+    # By the nodes themselves: a setting merged or aliased into several services is the
+    # very same key and value wherever it is taken.
+    uses: dict[tuple[int, int], _Use] = {}
     for doc in docs:
         services = doc.get("services") if isinstance(doc, Mapping) else None
         if services is None or _is_null(services):
@@ -196,7 +219,9 @@ def _uses(docs: list[Node], source: SourceFile, ctx: LintContext) -> list[_Use]:
             key, value = service.key("runtime"), service.get("runtime")
             if key is None or value is None:
                 continue
-            use = uses.setdefault((key.span, value.span), _Use(key, value))
+            use = uses.get((id(key), id(value)))
+            if use is None:
+                use = uses[id(key), id(value)] = _Use(key, value)
             use.services.append(_key_text(name, source))
     return list(uses.values())
 
@@ -223,7 +248,7 @@ def _check_value(use: _Use, source: SourceFile, ctx: LintContext) -> None:
     text = _string(node, source)
     if text is None:
         # An empty value has an empty span: point at its key instead.
-        empty = (node.span.line, node.span.column) == (node.span.end_line, node.span.end_column)
+        empty = (node.line, node.column) == (node.end_line, node.end_column)
         ctx.report(
             source,
             use.key.span if empty else node.span,
@@ -246,21 +271,22 @@ def _check_value(use: _Use, source: SourceFile, ctx: LintContext) -> None:
         return
     seen: set[tuple[str, Span]] = set()
     unresolved = False
+    whole = node.span
     for outcome in outcomes:
         if None in outcome:
             unresolved = True
             continue
         name = "".join(piece[0] for piece in outcome if piece is not None)
-        span = node.span
+        span = whole
         # A default or an alternative is pointed at exactly where the scalar allows it.
         piece = outcome[0] if len(outcome) == 1 else None
         if piece is not None and len(name) < len(text):
-            span = _column_of(node, source, piece[1], len(name)) or node.span
+            span = _column_of(node, source, piece[1], len(name)) or whole
         if (name, span) not in seen:
             seen.add((name, span))
             _check_name(name, span, use, source, ctx)
     if unresolved:
-        ctx.check_name(source, node.span, text, "request", use.what)
+        ctx.check_name(source, whole, text, "request", use.what)
 
 
 def _check_name(name: str, span: Span, use: _Use, source: SourceFile, ctx: LintContext) -> None:
@@ -299,7 +325,11 @@ def _string(node: Node, source: SourceFile) -> str | None:
     text = _source_text(node, source)
     # Only an untagged plain scalar is read back: quoted, tagged or anchored ones are not
     # re-resolved by yaml.v3 either.
-    if text is None or text.startswith(("'", '"', "!", "&")) or _YAML12_NOT_STRING.fullmatch(text):
+    if (
+        text is None
+        or text.startswith(("'", '"', "!", "&"))
+        or _yaml12_not_string().fullmatch(text)
+    ):
         return None
     return text
 
@@ -313,10 +343,9 @@ def _key_text(key: Scalar, source: SourceFile) -> str:
 
 
 def _source_text(node: Scalar, source: SourceFile) -> str | None:
-    span = node.span
-    if span.line != span.end_line:
+    if node.line != node.end_line:
         return None
-    return source.line_text(span.line)[span.column - 1 : span.end_column - 1]
+    return source.line_text(node.line)[node.column - 1 : node.end_column - 1]
 
 
 def _column_of(node: Scalar, source: SourceFile, offset: int, length: int) -> Span | None:
@@ -327,12 +356,12 @@ def _column_of(node: Scalar, source: SourceFile, offset: int, length: int) -> Sp
     if text is None or not isinstance(value, str):
         return None
     if text == value:
-        base = node.span.column
+        base = node.column
     elif len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[1:-1] == value:
-        base = node.span.column + 1
+        base = node.column + 1
     else:
         return None
-    return Span(node.span.line, base + offset, node.span.line, base + offset + length)
+    return Span(node.line, base + offset, node.line, base + offset + length)
 
 
 def _is_null(node: Node) -> bool:

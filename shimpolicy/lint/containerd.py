@@ -15,7 +15,7 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..catalog import shim_for_binary
 from ..name import parse
@@ -46,8 +46,7 @@ def load(source: SourceFile) -> Mapping:
     return parse_toml(source.text)
 
 
-@dataclass(frozen=True, slots=True)
-class _Section:
+class _Section(NamedTuple):
     """One CRI plugin table that has a ``containerd`` table."""
 
     plugin: str

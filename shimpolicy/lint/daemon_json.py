@@ -13,10 +13,9 @@ checks below follow that decoder rather than JSON in the abstract:
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from functools import cache
 from itertools import pairwise
 
 from ..docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
@@ -46,9 +45,15 @@ _TYPOS = {
     "type": "runtimeType",
     "shim": "runtimeType",
 }
-# Characters /bin/sh reads specially in the wrapper script dockerd writes for a path
-# runtime with arguments: "#!/bin/sh\n<path> <args joined by spaces> $@\n" (D3).
-_SHELL_SPECIAL = re.compile(r"[\s;&|<>()$`\\\"'*?\[\]]|^[#~]")
+
+
+@cache
+def _shell_special() -> re.Pattern[str]:
+    """Characters /bin/sh reads specially in the wrapper script dockerd writes for a path
+    runtime with arguments: "#!/bin/sh\n<path> <args joined by spaces> $@\n" (D3)."""
+    return re.compile(r"[\s;&|<>()$`\\\"'*?\[\]]|^[#~]")
+
+
 _RUNC_OPTIONS_TYPE = "io.containerd.runc.v2"  # the only type given runc options (shimopts)
 
 
@@ -112,19 +117,31 @@ def _effective_runtimes(doc: Mapping) -> dict[str, tuple[Scalar, Node]]:
     return entries
 
 
-@dataclass
 class _Entry:
     """One runtime entry as Go decodes it: the last occurrence of each field that set it."""
 
-    name: str
-    key: Scalar
-    path: tuple[Scalar, Scalar] | None = None  # (key, string value)
-    runtime_type: tuple[Scalar, Scalar] | None = None
-    args: tuple[Scalar, Sequence] | None = None
-    options: Scalar | None = None  # key of the last "options" that left it non-empty
-    occurrences: dict[str, list[Scalar]] = field(default_factory=dict)  # field -> keys
-    unknown: list[tuple[Scalar, Node]] = field(default_factory=list)
-    broken: bool = False  # a value of the wrong type: dockerd does not start at all
+    __slots__ = (
+        "args",
+        "broken",
+        "key",
+        "name",
+        "occurrences",
+        "options",
+        "path",
+        "runtime_type",
+        "unknown",
+    )
+
+    def __init__(self, name: str, key: Scalar) -> None:
+        self.name = name
+        self.key = key
+        self.path: tuple[Scalar, Scalar] | None = None  # (key, string value)
+        self.runtime_type: tuple[Scalar, Scalar] | None = None
+        self.args: tuple[Scalar, Sequence] | None = None
+        self.options: Scalar | None = None  # key of the last "options" that left it non-empty
+        self.occurrences: dict[str, list[Scalar]] = {}  # field -> keys
+        self.unknown: list[tuple[Scalar, Node]] = []
+        self.broken = False  # a value of the wrong type: dockerd does not start at all
 
     @property
     def path_value(self) -> str:
@@ -410,6 +427,8 @@ class _Checker:
             text = str(key.value)
             suggestion = _TYPOS.get(text.lower())
             if suggestion is None:
+                import difflib  # only for a key that is misspelt
+
                 close = difflib.get_close_matches(
                     text.lower(), [f.lower() for f in _FIELDS], 1, 0.6
                 )
@@ -540,7 +559,7 @@ class _Checker:
             ("runtimeArgs item", text, span) for text, span in _string_items(entry.arg_items)
         ]
         for what, text, span in values:
-            special = _SHELL_SPECIAL.search(text)
+            special = _shell_special().search(text)
             if special is None or placeholder(text):
                 continue
             self.report(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
 from ..name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
@@ -30,8 +31,6 @@ from .source import SourceFile
 # k8s.io/apimachinery/pkg/util/validation: the formats and messages, verbatim.
 _LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN_FMT = _LABEL_FMT + "(\\." + _LABEL_FMT + ")*"
-_LABEL = re.compile(_LABEL_FMT)
-_SUBDOMAIN = re.compile(_SUBDOMAIN_FMT)
 LABEL_MESSAGE = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
     "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
@@ -57,9 +56,20 @@ POD_SPECS: dict[str, tuple[str, ...]] = {
 }
 # node.k8s.io/v1alpha1 kept the handler elsewhere and was removed in Kubernetes 1.22.
 RUNTIMECLASS_APIS = ("node.k8s.io/v1", "node.k8s.io/v1beta1")
-# Values tooling fills in later: template syntax, or an upper-case marker such as
-# FILLED_BY_OPERATOR (a valid name is lower case, so it cannot be meant literally).
-_MARKER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+class _Patterns(NamedTuple):
+    label: re.Pattern[str]
+    subdomain: re.Pattern[str]
+    # A value tooling fills in later, such as FILLED_BY_OPERATOR (a valid name is lower
+    # case, so it cannot be meant literally).
+    marker: re.Pattern[str]
+
+
+@cache
+def _patterns() -> _Patterns:
+    marker = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+    return _Patterns(re.compile(_LABEL_FMT), re.compile(_SUBDOMAIN_FMT), marker)
 
 
 def label_errors(value: str) -> list[str]:
@@ -67,8 +77,10 @@ def label_errors(value: str) -> list[str]:
     errors = []
     if len(value.encode("utf-8")) > 63:
         errors.append("must be no more than 63 characters")
-    if not _LABEL.fullmatch(value):
-        errors.append("must not contain dots" if _SUBDOMAIN.fullmatch(value) else LABEL_MESSAGE)
+    patterns = _patterns()
+    if not patterns.label.fullmatch(value):
+        dots = patterns.subdomain.fullmatch(value)
+        errors.append("must not contain dots" if dots else LABEL_MESSAGE)
     return errors
 
 
@@ -77,7 +89,7 @@ def subdomain_errors(value: str) -> list[str]:
     errors = []
     if len(value.encode("utf-8")) > 253:
         errors.append("must be no more than 253 characters")
-    if not _SUBDOMAIN.fullmatch(value):
+    if not _patterns().subdomain.fullmatch(value):
         errors.append(SUBDOMAIN_MESSAGE)
     return errors
 
@@ -85,7 +97,7 @@ def subdomain_errors(value: str) -> list[str]:
 def fill_in_marker(value: str) -> str | None:
     """The placeholder in a name that tooling fills in later, if it is one."""
     marker = placeholder(value)
-    if marker is None and _MARKER.fullmatch(value):
+    if marker is None and _patterns().marker.fullmatch(value):
         marker = value
     return marker
 
@@ -93,8 +105,7 @@ def fill_in_marker(value: str) -> str | None:
 # -- loading ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class HelmTemplate:
+class HelmTemplate(NamedTuple):
     """A manifest with template syntax: not YAML until rendered."""
 
     span: Span

@@ -1,21 +1,27 @@
 """Positioned syntax trees for the configuration formats shimpolicy reads.
 
-Every reader (JSON, YAML, TOML) produces the same small tree of frozen nodes so the
+Every reader (JSON, YAML, TOML) produces the same small tree of immutable nodes so the
 checks above them never care which syntax a value came from.  Positions are 1-based
 lines and columns counted in Unicode code points of the decoded text (a leading BOM is
 not counted); ``end_column`` is exclusive.
+
+The nodes are NamedTuples that hold the four numbers of their position themselves;
+``span`` makes a Span when asked.  Readers make a node for every key and value of every
+file and a linter keeps all the trees until its checks have run, so each node is one
+object to make, free and have the garbage collector walk, where a frozen dataclass and
+its Span were two.  Being tuples, nodes equal any tuple of the same fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class Span(NamedTuple):
-    # A tuple, not a dataclass: readers make one per key and value, and a tuple is made
-    # in half the time.  Immutable and ordered (by start, then end) all the same.
+    # Ordered by start, then end.
     line: int
     column: int
     end_line: int
@@ -25,35 +31,45 @@ class Span(NamedTuple):
 ScalarValue = str | int | float | bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class Scalar:
+class Scalar(NamedTuple):
     value: ScalarValue
-    span: Span
+    line: int
+    column: int
+    end_line: int
+    end_column: int
     # The source form when it matters to a check: for YAML the tag (``tag:yaml.org,2002:str``)
     # and for TOML/JSON the literal kind ("string", "integer", ...).
     kind: str = ""
 
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
 
-@dataclass(frozen=True, slots=True)
-class Mapping:
+
+class Mapping(NamedTuple):
     # Every key as written, in file order, duplicates included (``get`` applies last-wins,
     # as Go's encoding/json and containerd's TOML loader do).
     items: tuple[tuple[Scalar, Node], ...]
-    span: Span
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
 
     def get(self, key: str) -> Node | None:
-        found: Node | None = None
-        for k, v in self.items:
+        for k, v in reversed(self.items):  # the last occurrence wins
             if k.value == key:
-                found = v
-        return found
+                return v
+        return None
 
     def key(self, key: str) -> Scalar | None:
-        found: Scalar | None = None
-        for k, _ in self.items:
+        for k, _ in reversed(self.items):
             if k.value == key:
-                found = k
-        return found
+                return k
+        return None
 
     def pairs(self) -> Iterator[tuple[Scalar, Node]]:
         """Effective pairs: one per distinct key, the last occurrence, in first-seen order."""
@@ -71,10 +87,16 @@ class Mapping:
             seen[k.value] = k
 
 
-@dataclass(frozen=True, slots=True)
-class Sequence:
+class Sequence(NamedTuple):
     items: tuple[Node, ...]
-    span: Span
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
 
 
 Node = Scalar | Mapping | Sequence

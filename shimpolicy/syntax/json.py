@@ -74,7 +74,7 @@ class _Array:
         self.items: list[Node] = []
 
 
-_NO_KEY = Scalar("", Span(1, 1, 1, 1), "string")
+_NO_KEY = Scalar("", 1, 1, 1, 1, "string")
 
 
 def parse_json(text: str, *, max_depth: int = 256) -> Node:
@@ -111,7 +111,7 @@ def parse_json(text: str, *, max_depth: int = 256) -> Node:
                 value, end = _string(src, pos, size)
             line = bisect_right(starts, pos)
             column = pos - starts[line - 1] + 1
-            member_of.key = Scalar(value, Span(line, column, line, column + end - pos), "string")
+            member_of.key = Scalar(value, line, column, line, column + end - pos, "string")
             pos = end
             if src[pos] in _WS_CHARS:
                 pos += 1
@@ -135,7 +135,7 @@ def parse_json(text: str, *, max_depth: int = 256) -> Node:
                 value, end = _string(src, pos, size)
             line = bisect_right(starts, pos)
             column = pos - starts[line - 1] + 1
-            node = Scalar(value, Span(line, column, line, column + end - pos), "string")
+            node = Scalar(value, line, column, line, column + end - pos, "string")
             pos = end
         elif char == "{" or char == "[":
             if len(stack) >= max_depth:
@@ -152,14 +152,14 @@ def parse_json(text: str, *, max_depth: int = 256) -> Node:
                     stack.append(member_of)
                     continue
                 pos += 1
-                node = Mapping((), _span(starts, opened, pos))
+                node = Mapping((), *_span(starts, opened, pos))
             else:
                 if src[pos] != "]":
                     member_of = None
                     stack.append(_Array(opened))
                     continue
                 pos += 1
-                node = Sequence((), _span(starts, opened, pos))
+                node = Sequence((), *_span(starts, opened, pos))
         elif char in _NUMBER_START:
             node, pos = _number(src, pos, starts)
         else:
@@ -170,7 +170,7 @@ def parse_json(text: str, *, max_depth: int = 256) -> Node:
             end = pos + len(literal[1])
             line = bisect_right(starts, pos)
             column = pos - starts[line - 1] + 1
-            node = Scalar(literal[0], Span(line, column, line, column + end - pos), literal[1])
+            node = Scalar(literal[0], line, column, line, column + end - pos, literal[1])
             pos = end
         # A value ended at pos: attach it, and close every container that it completes.
         while True:
@@ -208,9 +208,9 @@ def parse_json(text: str, *, max_depth: int = 256) -> Node:
             pos += 1
             span = _span(starts, frame.start, pos)
             if isinstance(frame, _Object):
-                node = Mapping(tuple(frame.items), span)
+                node = Mapping(tuple(frame.items), *span)
             else:
-                node = Sequence(tuple(frame.items), span)
+                node = Sequence(tuple(frame.items), *span)
             stack.pop()
 
 
@@ -300,7 +300,7 @@ def _number(src: str, pos: int, starts: list[int]) -> tuple[Scalar, int]:
         value = int(text) if match.lastindex is None else as_float
     line = bisect_right(starts, pos)
     column = pos - starts[line - 1] + 1
-    return Scalar(value, Span(line, column, line, column + end - pos), "number"), end
+    return Scalar(value, line, column, line, column + end - pos, "number"), end
 
 
 def _shorten(text: str) -> str:

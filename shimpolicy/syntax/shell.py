@@ -36,15 +36,14 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shimpolicy.syntax import Span
 
 __all__ = ["RuntimeFlag", "find_runtime_flags"]
 
 
-@dataclass(frozen=True, slots=True)
-class RuntimeFlag:
+class RuntimeFlag(NamedTuple):
     """One ``--runtime`` option given to a container-creating command."""
 
     tool: str  # "docker" | "nerdctl" | "ctr"
@@ -261,8 +260,7 @@ _GLOB = re.compile(r"[*?\[]")
 _MAX_NESTING = 16
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+class _Found(NamedTuple):
     tool: str
     command: str
     value: str
@@ -642,8 +640,7 @@ class _Lexer:
 # Command lines: wrappers, global options, subcommands, options
 
 
-@dataclass(frozen=True, slots=True)
-class _Grammar:
+class _Grammar(NamedTuple):
     """How a program reads its options, as far as finding its first operand needs."""
 
     flags: frozenset[str]  # options that take no value
@@ -655,8 +652,7 @@ class _Grammar:
     stops: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class _Option:
+class _Option(NamedTuple):
     word: int  # index of the option's word
     inline: int = -1  # value index where an attached value starts (``--runtime=x``: 10)
     value: int = -1  # index of the separate value word

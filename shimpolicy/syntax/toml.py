@@ -208,7 +208,7 @@ def _freeze(root: _Table, builders: list[_Builder]) -> Mapping:
             frozen[id(builder)] = _mapping(builder, frozen)
         else:
             frozen[id(builder)] = Sequence(
-                tuple(frozen[id(t)] for t in builder.tables), builder.span
+                tuple(frozen[id(t)] for t in builder.tables), *builder.span
             )
     return _mapping(root, frozen)
 
@@ -219,7 +219,7 @@ def _mapping(table: _Table, frozen: dict[int, Node]) -> Mapping:
             (key, frozen[id(child)] if isinstance(child, (_Table, _TableArray)) else child)
             for key, child in table.entries.values()
         ),
-        table.span,
+        *table.span,
     )
 
 
@@ -367,7 +367,7 @@ class _Parser:
             if parent.depth + 1 > self.max_depth:
                 raise self.too_deep(a)
             array = _TableArray(span, parent.depth + 1)
-            parent.entries[name] = (Scalar(name, self.span(a, b), "key"), array)
+            parent.entries[name] = (Scalar(name, *self.span(a, b), "key"), array)
             self.builders.append(array)
         elif isinstance(entry[1], _TableArray):
             array = entry[1]
@@ -396,7 +396,7 @@ class _Parser:
         if parent.depth + 1 > self.max_depth:
             raise self.too_deep(a)
         table = _Table(span, parent.depth + 1, parent, name)
-        parent.entries[name] = (Scalar(name, self.span(a, b), "key"), table)
+        parent.entries[name] = (Scalar(name, *self.span(a, b), "key"), table)
         builders.append(table)
         return table
 
@@ -467,7 +467,7 @@ class _Parser:
                 f" (first defined at line {entry[0].span.line})",
                 a,
             )
-        table.entries[name] = (Scalar(name, self.span(a, b), "key"), node)
+        table.entries[name] = (Scalar(name, *self.span(a, b), "key"), node)
 
     def key(self, pos: int, expected: str) -> tuple[list[_Part], int]:
         """key = simple-key *( ws "." ws simple-key )"""
@@ -522,12 +522,12 @@ class _Parser:
         if char == "[":
             start, pos = pos, self.blank(pos + 1)
             if src.startswith("]", pos):
-                return Sequence((), self.span(start, pos + 1)), pos + 1
+                return Sequence((), *self.span(start, pos + 1)), pos + 1
             stack.append(_ArrayFrame(start, depth + 1))
             return None, pos
         start, pos = pos, _end(_WS, src, pos + 1)
         if src.startswith("}", pos):
-            return Mapping((), self.span(start, pos + 1)), pos + 1
+            return Mapping((), *self.span(start, pos + 1)), pos + 1
         frame = _InlineFrame(start, _Table(self.span(start, start), depth))
         stack.append(frame)
         return None, self.inline_key(frame, pos, "a key or '}'")
@@ -559,7 +559,7 @@ class _Parser:
             elif not src.startswith("]", pos):
                 raise self.unexpected(pos, "',' or ']' in the array")
             stack.pop()
-            return Sequence(tuple(frame.items), self.span(frame.start, pos + 1)), pos + 1
+            return Sequence(tuple(frame.items), *self.span(frame.start, pos + 1)), pos + 1
         self.assign(frame.table, frame.parts, node, frame.builders, None)
         pos = _end(_WS, src, pos)
         if src.startswith(",", pos):
@@ -581,7 +581,7 @@ class _Parser:
                     text, end = self.basic_string(pos, multiline=False)
                 else:
                     text, end = match.group(1), match.end()
-            return Scalar(text, self.span(pos, end), "string"), end
+            return Scalar(text, *self.span(pos, end), "string"), end
         if src.startswith("'", pos):
             if src.startswith("'''", pos):
                 text, end = self.multiline_literal(pos)
@@ -590,11 +590,11 @@ class _Parser:
                 if match is None:
                     raise self.bad_literal(pos)
                 text, end = match.group(1), match.end()
-            return Scalar(text, self.span(pos, end), "string"), end
+            return Scalar(text, *self.span(pos, end), "string"), end
         if src.startswith("true", pos):
-            return Scalar(True, self.span(pos, pos + 4), "boolean"), pos + 4
+            return Scalar(True, *self.span(pos, pos + 4), "boolean"), pos + 4
         if src.startswith("false", pos):
-            return Scalar(False, self.span(pos, pos + 5), "boolean"), pos + 5
+            return Scalar(False, *self.span(pos, pos + 5), "boolean"), pos + 5
         return self.date_or_number(pos)
 
     def date_or_number(self, pos: int) -> tuple[Scalar, int]:
@@ -608,21 +608,21 @@ class _Parser:
             except ValueError:
                 raise self.problem(f"invalid date '{match.group()}'", pos) from None
             kind = "date" if match.group(4) is None else "datetime"
-            return Scalar(match.group(), self.span(pos, match.end()), kind), match.end()
+            return Scalar(match.group(), *self.span(pos, match.end()), kind), match.end()
         match = _LOCAL_TIME.match(src, pos)
         if match is not None:
-            return Scalar(match.group(), self.span(pos, match.end()), "time"), match.end()
+            return Scalar(match.group(), *self.span(pos, match.end()), "time"), match.end()
         match = _NUMBER.match(src, pos) or _SPECIAL_FLOAT.match(src, pos)
         if match is None:
             raise self.unexpected(pos, "a value")
         text, end = match.group(), match.end()
         if match.re is _SPECIAL_FLOAT or match.group(1):
-            return Scalar(float(text.replace("_", "")), self.span(pos, end), "float"), end
+            return Scalar(float(text.replace("_", "")), *self.span(pos, end), "float"), end
         try:
             number = int(text, 0)
         except ValueError:  # more digits than Python converts (sys.set_int_max_str_digits)
             raise self.problem(f"integer of {len(text)} characters is too large", pos) from None
-        return Scalar(number, self.span(pos, end), "integer"), end
+        return Scalar(number, *self.span(pos, end), "integer"), end
 
     def basic_string(self, pos: int, *, multiline: bool) -> tuple[str, int]:
         """The value and end of a basic string that has escapes, or of a multi-line one."""

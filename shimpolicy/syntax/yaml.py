@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -43,7 +43,7 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 from yaml.reader import Reader, ReaderError
 
-from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, Span, SyntaxProblem
+from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, SyntaxProblem
 
 __all__ = ["parse_yaml"]
 
@@ -70,25 +70,26 @@ _CONSTRUCTORS: dict[str, _Construct] = {
 _CONSTRUCTOR = SafeConstructor()
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 _LIBYAML_MAX_DEPTH = 1000
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 _Mark: TypeAlias = "yaml.Mark | yaml._yaml.Mark | None"
 # A defined anchor: its node, the nodes it holds counting itself, and its height
 # (0 for a scalar, 1 + the tallest child for a collection).
 _Anchored: TypeAlias = tuple[Node, int, int]
+# Where a node is said to be should an event come without marks (neither loader does that).
+_NO_MARK = yaml.Mark("", 0, 0, 0, None, 0)
+# Nodes are made with tuple.__new__, which skips the Python-level __new__ a NamedTuple
+# has: there is one call per key and value of every file read.
+_new = tuple.__new__
 
 
-class _Open:
+class _Open(NamedTuple):
     """A collection whose end event has not come yet."""
 
-    __slots__ = ("anchor", "children", "counted", "event", "height")
-
-    def __init__(self, event: CollectionStartEvent, counted: int) -> None:
-        self.event = event
-        self.anchor = event.anchor
-        self.children: list[Node] = []
-        self.counted = counted  # nodes counted in the document before this one
-        self.height = 1
+    first: int  # where its children begin in the list of finished nodes
+    start: _Mark
+    anchor: str | None
+    counted: int  # nodes counted in the document before this one
+    deepest: int  # the deepest level reached before it began
 
 
 def parse_yaml(text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000) -> list[Node]:
@@ -126,50 +127,89 @@ def parse_yaml(text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000) -
 def _documents(
     next_event: Callable[[], yaml.Event | None], max_depth: int, max_nodes: int
 ) -> list[Node]:
-    documents: list[Node] = []
+    # This loop runs once per event of every file read, so the common cases are written
+    # out here rather than called.  Finished nodes wait in one list: the documents read so
+    # far, then the children of each open collection in turn, the innermost's last; a
+    # collection takes its children off the end when it ends.
+    nodes: list[Node] = []
+    finished = nodes.append
     stack: list[_Open] = []
     # Open collections stand for themselves until they end: an alias to one is recursive.
     anchors: dict[str, _Open | _Anchored] = {}
     counted = 0
+    # The deepest level reached since the innermost open anchored collection began, from
+    # which its height follows when it ends.
+    deepest = 0
     while True:
         event = next_event()
         node: Node
         if isinstance(event, ScalarEvent):
-            node = _scalar(event)
+            text = event.value
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = _STR
+                if event.implicit[0]:  # plain: SafeLoader's resolver decides
+                    resolvers = _RESOLVERS.get(text[:1])
+                    if resolvers is not None:
+                        for candidate, pattern in resolvers:
+                            if pattern.match(text):
+                                tag = candidate
+                                break
+            start, end = event.start_mark, event.end_mark
+            if start is None or end is None:
+                start = end = _NO_MARK
+            line, column = start.line + 1, start.column + 1
+            value: ScalarValue = text  # a string, or text kept with a tag SafeLoader lacks
+            if tag is not _STR and tag in _CONSTRUCTORS:
+                value = _construct(text, tag, line, column)
+            node = _new(Scalar, (value, line, column, end.line + 1, end.column + 1, tag))
             counted += 1
-            height = 0
             if event.anchor is not None:
                 anchors[event.anchor] = (node, 1, 0)
         elif isinstance(event, CollectionStartEvent):
-            if len(stack) >= max_depth:
+            depth = len(stack)
+            if depth >= max_depth:
                 raise _problem(f"nesting deeper than {max_depth} levels", event.start_mark)
-            opened = _Open(event, counted)
+            opened = _new(_Open, (len(nodes), event.start_mark, event.anchor, counted, deepest))
             if event.anchor is not None:
                 anchors[event.anchor] = opened
+                deepest = depth + 1
+            elif depth >= deepest:
+                deepest = depth + 1
             stack.append(opened)
             counted += 1
             continue
         elif isinstance(event, CollectionEndEvent):
             opened = stack.pop()
-            span = _span(opened.event.start_mark, event.end_mark)
+            children = nodes[opened.first :]
+            del nodes[opened.first :]
+            start, end = opened.start, event.end_mark
+            if start is None or end is None:
+                start = end = _NO_MARK
+            line, column = start.line + 1, start.column + 1
             if isinstance(event, MappingEndEvent):
-                node = Mapping(_items(opened.children), span)
+                node = _new(Mapping, (_items(children), line, column, end.line + 1, end.column + 1))
             else:
-                node = Sequence(tuple(opened.children), span)
-            height = opened.height
-            if opened.anchor is not None and anchors.get(opened.anchor) is opened:
-                anchors[opened.anchor] = (node, counted - opened.counted, height)
+                node = _new(Sequence, (tuple(children), line, column, end.line + 1, end.column + 1))
+            if opened.anchor is not None:
+                if anchors.get(opened.anchor) is opened:
+                    size = counted - opened.counted
+                    anchors[opened.anchor] = (node, size, deepest - len(stack))
+                deepest = max(deepest, opened.deepest)
         elif isinstance(event, AliasEvent):
             node, size, height = _alias(event, anchors)
-            if len(stack) + height > max_depth:
+            depth = len(stack) + height
+            if depth > max_depth:
                 raise _problem(f"nesting deeper than {max_depth} levels", event.start_mark)
+            if depth > deepest:
+                deepest = depth
             counted += size
         elif isinstance(event, DocumentStartEvent):
             anchors.clear()
             counted = 0
             continue
         elif event is None or isinstance(event, StreamEndEvent):
-            return documents
+            return nodes
         else:  # stream start, document end
             continue
         if counted > max_nodes:
@@ -177,13 +217,7 @@ def _documents(
                 f"document expands to more than {max_nodes} nodes (alias bomb?)",
                 event.start_mark,
             )
-        if stack:
-            parent = stack[-1]
-            parent.children.append(node)
-            if height >= parent.height:
-                parent.height = height + 1
-        else:
-            documents.append(node)
+        finished(node)
 
 
 def _alias(event: AliasEvent, anchors: dict[str, _Open | _Anchored]) -> _Anchored:
@@ -196,42 +230,36 @@ def _alias(event: AliasEvent, anchors: dict[str, _Open | _Anchored]) -> _Anchore
     return anchored
 
 
-def _scalar(event: ScalarEvent) -> Scalar:
-    text = event.value
-    tag = event.tag
-    if tag is None or tag == "!":
-        tag = _STR
-        if event.implicit[0]:  # plain: SafeLoader's resolver decides
-            for candidate, pattern in _RESOLVERS.get(text[:1], ()):
-                if pattern.match(text):
-                    tag = candidate
-                    break
-    span = _span(event.start_mark, event.end_mark)
-    construct = _CONSTRUCTORS.get(tag)
-    if construct is None:
-        return Scalar(text, span, tag)
+def _construct(text: str, tag: str, line: int, column: int) -> ScalarValue:
+    """The value SafeLoader constructs from a scalar with a tag other than a string's."""
     try:
-        return Scalar(construct(_CONSTRUCTOR, ScalarNode(tag, text)), span, tag)
+        return _CONSTRUCTORS[tag](_CONSTRUCTOR, ScalarNode(tag, text))
     # An explicit tag on text it cannot read (``!!int abc``), or an int too long for Python.
     except (ValueError, KeyError, IndexError) as error:
         shown = text if len(text) <= 32 else text[:29] + "..."
-        raise SyntaxProblem(f"cannot read {shown!r} as {tag}", span.line, span.column) from error
+        raise SyntaxProblem(f"cannot read {shown!r} as {tag}", line, column) from error
 
 
 def _items(children: list[Node]) -> tuple[tuple[Scalar, Node], ...]:
     """A mapping's key/value pairs, ``<<`` merge keys expanded as SafeLoader does."""
+    keys = children[::2]
+    for key in keys:
+        if not isinstance(key, Scalar) or key.kind == _MERGE:
+            return _merged_items(children)
+    return tuple(zip(cast("list[Scalar]", keys), children[1::2], strict=True))  # checked above
+
+
+def _merged_items(children: list[Node]) -> tuple[tuple[Scalar, Node], ...]:
     items: list[tuple[Scalar, Node]] = []
     merged: list[tuple[Scalar, Node]] = []
     for index in range(0, len(children), 2):
         key, value = children[index], children[index + 1]
         if not isinstance(key, Scalar):
-            raise SyntaxProblem("mapping keys must be scalars", key.span.line, key.span.column)
+            raise SyntaxProblem("mapping keys must be scalars", key.line, key.column)
         if key.kind == _MERGE:
             merged.extend(_merge(value))
         else:
             items.append((key, value))
-    if not merged:
-        return tuple(items)
     # Merged keys come first, each once, the first mapping merged winning; keys written
     # in this mapping override them, so those are dropped rather than seen as duplicates.
     written = {key.value for key, _ in items}
@@ -249,8 +277,8 @@ def _merge(value: Node) -> list[tuple[Scalar, Node]]:
     if not isinstance(value, Sequence):
         raise SyntaxProblem(
             "expected a mapping or list of mappings for merging, but found scalar",
-            value.span.line,
-            value.span.column,
+            value.line,
+            value.column,
         )
     merged: list[tuple[Scalar, Node]] = []
     for item in reversed(value.items):
@@ -258,17 +286,11 @@ def _merge(value: Node) -> list[tuple[Scalar, Node]]:
             found = "scalar" if isinstance(item, Scalar) else "sequence"
             raise SyntaxProblem(
                 f"expected a mapping for merging, but found {found}",
-                item.span.line,
-                item.span.column,
+                item.line,
+                item.column,
             )
         merged.extend(item.items)
     return merged
-
-
-def _span(start: _Mark, end: _Mark) -> Span:
-    if start is None or end is None:
-        return Span(1, 1, 1, 1)
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
 def _problem(message: str, mark: _Mark) -> SyntaxProblem:
@@ -292,7 +314,8 @@ def _unacceptable(text: str, error: Exception) -> SyntaxProblem:
     if found is None:
         return SyntaxProblem(str(error))
     line, start = 1, 0
-    for line_break in _LINE_BREAK.finditer(text, 0, found.start()):
+    line_breaks = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # only for this error
+    for line_break in line_breaks.finditer(text, 0, found.start()):
         line += 1
         start = line_break.end()
     return SyntaxProblem(
