@@ -214,12 +214,14 @@ def main() -> int:
         small = Path(tmp) / "compose.yaml"
         small.write_text(COMPOSE.format(i=1))
         # 1. cold start
-        floor = timed([PY, "-c", "import yaml"], runs)
+        # Every command runs in the file's directory: a project with no policy of its own
+        # (run from this repository, the lint would read its pyproject.toml first).
+        floor = timed([PY, "-c", "import yaml"], runs, cwd=Path(tmp))
         row("python -c 'import yaml'", floor, "ms", "1.00x")
         lint_cmd = (
             [shim, "lint", str(small)] if shim else [PY, "-m", "shimpolicy", "lint", str(small)]
         )
-        cold = timed(lint_cmd, runs)
+        cold = timed(lint_cmd, runs, cwd=Path(tmp))
         row(
             "shimpolicy lint compose.yaml (cold start)",
             cold,
@@ -243,7 +245,7 @@ def main() -> int:
             if exe is None:
                 print(f"{tool + ' (not installed: pip install -r bench/requirements.txt)':<52}")
                 continue
-            t = timed([exe, *cmd[1:]], runs)
+            t = timed([exe, *cmd[1:]], runs, cwd=Path(tmp))
             row(
                 f"{tool} on the same file",
                 t,
@@ -280,9 +282,9 @@ def main() -> int:
             f"speed-up (ideal {args.jobs}x)",
         )
         base = lint_cmd[:-1]
-        one = timed([*base, "-j", "1", str(tree)], 3)
+        one = timed([*base, "-j", "1", str(tree)], 3, cwd=Path(tmp))
         row("shimpolicy lint -j 1 (whole command)", one, "ms")
-        many = timed([*base, "-j", str(args.jobs), str(tree)], 3)
+        many = timed([*base, "-j", str(args.jobs), str(tree)], 3, cwd=Path(tmp))
         row(
             f"shimpolicy lint -j {args.jobs} (whole command)",
             many,

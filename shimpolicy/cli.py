@@ -4,11 +4,9 @@ unreadable or invalid policy, or internal error."""
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from ._cmdline import COMMANDS, build_parser, quick_lint_args
@@ -170,8 +168,7 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         if args.stdin_filename is None and args.file_type is None:
             raise UsageError("reading stdin needs --stdin-filename NAME or --type TYPE")
         data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-        with _without_cycle_collection():
-            result = lint_bytes(data, name, policy, options)
+        result = lint_bytes(data, name, policy, options)
         sources[name.replace(os.sep, "/").removeprefix("./")] = data.decode(
             "utf-8", "replace"
         ).removeprefix("\ufeff")
@@ -179,8 +176,7 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         for p in args.paths:
             if not os.path.lexists(p):
                 raise UsageError(f"{p}: no such file or directory")
-        with _without_cycle_collection():
-            result = lint_paths(args.paths, policy, options)
+        result = lint_paths(args.paths, policy, options)
     color = args.color == "always" or (
         args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
     )
@@ -191,20 +187,6 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
         else EXIT_OK
     )
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Linting keeps every parsed tree until the end and makes no reference cycles worth
-    collecting, so the cyclic collector only costs time (a fifth of a large run);
-    reference counting still frees whatever is dropped."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _policy_command(args: Args, out: TextIO) -> int:

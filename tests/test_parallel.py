@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from shimpolicy.lint.engine import PARALLEL_MIN_FILES, LintOptions, lint_paths
@@ -43,3 +44,18 @@ def test_parallel_run_equals_serial_run(tmp_path: Path) -> None:
     assert {"SP301", "SP104", "SP110", "SP701"} <= rules
     assert not any("crun" in f.message for f in serial.findings)
     assert serial.files_checked == 2 * (PARALLEL_MIN_FILES + 10) + 2
+
+
+def test_a_run_leaves_the_cyclic_collector_as_it_found_it(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    policy = Policy.default()
+    assert gc.isenabled()
+    for jobs in (1, 2):
+        lint_paths([str(tmp_path)], policy, LintOptions(jobs=jobs))
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        lint_paths([str(tmp_path)], policy)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
@@ -135,15 +136,25 @@ def lint_paths(
 ) -> LintResult:
     exclude = tuple(options.exclude) + tuple(policy.exclude)
     candidates = list(walk(paths or ["."], exclude))
-    if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and (fork := _fork()):
-        return _run_parallel(fork, candidates, policy, options)
-    types = file_types()
-    loaded = [
-        item
-        for path, named in candidates
-        if (item := _load_path(path, named, types, options)) is not None
-    ]
-    return _run(loaded, policy, options)
+    # Every parsed tree lives until the run ends and none makes a reference cycle, so the
+    # cyclic collector would only walk them again and again (a sixth of a large run) to
+    # free nothing; reference counting still frees whatever is dropped.  A worker forked
+    # meanwhile inherits the setting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and (fork := _fork()):
+            return _run_parallel(fork, candidates, policy, options)
+        types = file_types()
+        loaded = [
+            item
+            for path, named in candidates
+            if (item := _load_path(path, named, types, options)) is not None
+        ]
+        return _run(loaded, policy, options)
+    finally:
+        if collecting:  # (a concurrent run may have found it off: that one leaves it be)
+            gc.enable()
 
 
 def lint_text(
