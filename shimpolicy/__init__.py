@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from ._typing import TYPE_CHECKING
 from .catalog import SHIMS, Shim
 from .docker import docker_permits
 from .name import KINDS, NOTES, Note, RuntimeName, parse
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .policy import Decision, Policy, PolicyError
 
 __version__ = "0.1.0"

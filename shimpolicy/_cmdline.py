@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._typing import TYPE_CHECKING, NamedTuple
 from .lint.finding import SEVERITIES
 from .lint.source import DEFAULT_MAX_BYTES
 from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
 
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
 FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")

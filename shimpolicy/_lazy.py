@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Generic, TypeVar
 
-T = TypeVar("T")
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
-class LazyRegistry(dict[str, T], Generic[T]):
+class LazyRegistry(dict[str, "T"]):
     """``registry[key]`` is attribute ``attribute`` of module ``package.modules[key]``."""
 
     def __init__(self, package: str, modules: Mapping[str, str], attribute: str) -> None:

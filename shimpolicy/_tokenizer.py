@@ -8,7 +8,8 @@ separator), and the remaining text, whose ``.``-separated pieces C1 reads.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from ._typing import NamedTuple
 
 
 class Token(NamedTuple):

@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from fnmatch import translate
 from functools import cache, lru_cache
-from typing import NamedTuple
+
+from ._typing import NamedTuple
 
 
 class Shim(NamedTuple):

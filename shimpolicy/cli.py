@@ -7,14 +7,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
 
 from ._cmdline import COMMANDS, build_parser, quick_lint_args
+from ._typing import TYPE_CHECKING
 from .lint.finding import SEVERITY_RANK
 
 if TYPE_CHECKING:
     from argparse import Namespace
     from types import SimpleNamespace
+    from typing import TextIO
 
     from .policy import Policy
 

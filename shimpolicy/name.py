@@ -17,12 +17,15 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from typing import NamedTuple
 
 from . import _gofilepath
 from ._tokenizer import Tokenizer
+from ._typing import TYPE_CHECKING, NamedTuple
 from .catalog import Shim, shim_for_base, shim_for_binary
-from .versions import ContainerdSeries, Platform, containerd_series, platform_name
+from .versions import containerd_series, platform_name
+
+if TYPE_CHECKING:
+    from .versions import ContainerdSeries, Platform
 
 KINDS = ("shim", "path", "relative", "invalid", "empty", "legacy-v1")
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
 
-ContainerdSeries = Literal["1.5", "1.6", "1.7", "2"]
-Platform = Literal["linux", "windows"]
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ContainerdSeries = Literal["1.5", "1.6", "1.7", "2"]
+    Platform = Literal["linux", "windows"]
 
 CONTAINERD_VERSIONS = ("1.5", "1.6", "1.7", "2.x")
 DOCKER_VERSIONS = ("20.10", "22.06", *(str(v) for v in range(23, 30)))

@@ -9,6 +9,7 @@ own regular expressions.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,9 @@ import shimpolicy
 from fuzz import strategies
 from shimpolicy.catalog import SHIMS, Shim, shim_for_binary
 from shimpolicy.name import _is_plain, _parse, _parse_full, binary_name, is_absolute
-from shimpolicy.versions import ContainerdSeries, Platform
+
+if TYPE_CHECKING:
+    from shimpolicy.versions import ContainerdSeries, Platform
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0")
 SERIES: tuple[ContainerdSeries, ...] = ("1.5", "1.6", "1.7", "2")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 from functools import cache
-from typing import NamedTuple
 
+from .._typing import NamedTuple
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
 from .context import Facts, LintContext

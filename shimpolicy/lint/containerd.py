@@ -15,8 +15,8 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
+from .._typing import NamedTuple
 from ..catalog import shim_for_binary
 from ..name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span

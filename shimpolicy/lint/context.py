@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
 
+from .._typing import TYPE_CHECKING
 from ..syntax import Span
 from .finding import Finding, Location
 from .rulebook import default_severity

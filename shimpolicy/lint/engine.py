@@ -6,9 +6,9 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._lazy import LazyRegistry
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..syntax import SyntaxProblem
 from .context import Facts, LintContext
 from .filetype import FileType, may_have_type, type_by_content, type_by_name
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import multiprocessing.context
     from multiprocessing.connection import Connection
     from multiprocessing.sharedctypes import Synchronized
+    from typing import Any
 
     from ..policy import Policy
 

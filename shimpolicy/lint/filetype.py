@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
 
+from .._typing import TYPE_CHECKING, NamedTuple
 from .context import Facts, LintContext
 from .source import SourceFile
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class FileType(NamedTuple):

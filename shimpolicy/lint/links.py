@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..syntax import Span
 from ..versions import containerd_series
 from .context import Facts, LintContext, placeholder

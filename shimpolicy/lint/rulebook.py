@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import re
 from functools import cache, lru_cache
-from typing import Any, NamedTuple
 
 import yaml
+
+from .._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class RuleDoc(NamedTuple):

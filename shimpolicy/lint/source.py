@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
 
+from .._typing import NamedTuple
 from ..syntax import Span
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
+from .._typing import NamedTuple
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.shell import find_runtime_flags
 from ..syntax.yaml import parse_yaml

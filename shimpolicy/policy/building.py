@@ -11,8 +11,8 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..versions import containerd_series, docker_major
 from .model import (
     PLACEHOLDERS,
@@ -26,6 +26,8 @@ from .model import (
 from .reading import DEFAULT_ORIGIN, Document, Key, PolicyError, show
 
 if TYPE_CHECKING:
+    from typing import Any
+
     import jsonschema
 
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase, translate
 from functools import lru_cache
-from typing import NamedTuple
 
+from .._typing import NamedTuple
 from ..docker import unknown_runtime_message
 from ..name import RuntimeName
 

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+
+from .._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import yaml

@@ -5,21 +5,26 @@ pays for the SARIF writer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
-
 from .._lazy import LazyRegistry
+from .._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Protocol
+
     from ..lint.engine import LintResult
 
+    class Writer(Protocol):
+        def __call__(
+            self,
+            result: LintResult,
+            *,
+            color: bool = False,
+            sources: Mapping[str, str] | None = None,
+        ) -> str: ...
+
+
 FORMATS = ("text", "json", "sarif", "github")
-
-
-class Writer(Protocol):
-    def __call__(
-        self, result: LintResult, *, color: bool = False, sources: Mapping[str, str] | None = None
-    ) -> str: ...
 
 
 WRITERS: dict[str, Writer] = LazyRegistry(__package__, {f: f for f in FORMATS}, "write")

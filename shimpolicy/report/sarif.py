@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
+from .._typing import TYPE_CHECKING
 from ..lint.engine import LintResult
 from ..lint.finding import Finding, Location
 from ..lint.rulebook import rule_doc
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}

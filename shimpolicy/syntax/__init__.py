@@ -14,7 +14,7 @@ its Span were two.  Being tuples, nodes equal any tuple of the same fields.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from .._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -36,9 +36,10 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from shimpolicy.syntax import Span
+
+from .._typing import NamedTuple
 
 __all__ = ["RuntimeFlag", "find_runtime_flags"]
 

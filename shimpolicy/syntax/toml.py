@@ -21,9 +21,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from datetime import date
-from typing import TypeAlias
 
 from shimpolicy.syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
+
+from .._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = ["parse_toml"]
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple, TypeAlias, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -44,6 +43,11 @@ from yaml.nodes import ScalarNode
 from yaml.reader import Reader, ReaderError
 
 from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, SyntaxProblem
+
+from .._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = ["parse_yaml"]
 
@@ -242,11 +246,12 @@ def _construct(text: str, tag: str, line: int, column: int) -> ScalarValue:
 
 def _items(children: list[Node]) -> tuple[tuple[Scalar, Node], ...]:
     """A mapping's key/value pairs, ``<<`` merge keys expanded as SafeLoader does."""
-    keys = children[::2]
-    for key in keys:
+    keys: list[Scalar] = []
+    for key in children[::2]:
         if not isinstance(key, Scalar) or key.kind == _MERGE:
             return _merged_items(children)
-    return tuple(zip(cast("list[Scalar]", keys), children[1::2], strict=True))  # checked above
+        keys.append(key)
+    return tuple(zip(keys, children[1::2], strict=True))
 
 
 def _merged_items(children: list[Node]) -> tuple[tuple[Scalar, Node], ...]:
