@@ -111,8 +111,7 @@ def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bo
                     continue
                 subdirs = []
                 for e in entries:
-                    rel = _display(e.path)
-                    if _excluded(rel, exclude):
+                    if exclude and _excluded(_display(e.path), exclude):
                         continue
                     try:
                         if e.is_dir(follow_symlinks=False):
