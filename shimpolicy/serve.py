@@ -40,15 +40,18 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, ClassVar, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from . import syntax
+from ._typing import TYPE_CHECKING, NamedTuple
 from .docker import stock_runtimes
 from .lint.kubernetes import label_errors, subdomain_errors
 from .policy import Policy, PolicyError
 from .syntax.json import parse_json
 from .syntax.toml import parse_toml
+
+if TYPE_CHECKING:
+    from typing import IO, Any, ClassVar, NoReturn
 
 # Docker forwards a request body to the plugin only when it is under 1 MiB, base64-encoded
 # (4/3 larger); a Kubernetes object is at most 1.5 MiB (etcd) and an UPDATE review carries
@@ -90,7 +93,7 @@ class _Unreadable(Exception):
     """A request whose runtime cannot be known: denied, never guessed (fail closed)."""
 
 
-class _Object(list[tuple[str, Any]]):
+class _Object(list[tuple[str, "Any"]]):
     """A JSON object as all its members in document order, duplicate keys kept."""
 
 
