@@ -1,13 +1,14 @@
 """What the project takes from ``typing`` at run time, without importing ``typing``.
 
 ``TYPE_CHECKING`` is false, as typing's is, and type checkers read it as true: modules
-import what they annotate with under ``if TYPE_CHECKING:``.  ``NamedTuple`` has typing's
-class syntax.  Every record of the project (``RuntimeName``, ``Decision``, ``Finding``, the syntax
-nodes …) is a named tuple.  ``typing.NamedTuple`` would make each one cost an import of
-``typing`` and a check of every annotation when the class is made: together more than
-the rest of the start-up of a one-file lint.  Here a class body is read as typing reads
-it — the annotated names are the fields, in order, their values the defaults, anything
-else is copied onto the class — and handed to ``collections.namedtuple``.  Type
+import what they only annotate with under ``if TYPE_CHECKING:``.
+
+``NamedTuple`` has typing's class syntax.  Every record of the project (``RuntimeName``,
+``Decision``, ``Finding``, the syntax nodes …) is a named tuple, and ``typing.NamedTuple``
+would cost each run the import of ``typing`` and a check of every annotation of every
+record: about 4 ms of the 30 ms a one-file lint takes.  Here a class body is read as typing
+reads it (the annotated names are the fields, in order, their values the defaults, and
+anything else is copied onto the class) and handed to ``collections.namedtuple``.  Type
 checkers see ``typing.NamedTuple`` itself.
 """
 
