@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from shimpolicy.lint import engine
 from shimpolicy.lint.engine import PARALLEL_MIN_FILES, LintOptions, lint_paths
+from shimpolicy.lint.finding import Finding
 from shimpolicy.policy import Policy
 
 
@@ -59,3 +65,46 @@ def test_a_run_leaves_the_cyclic_collector_as_it_found_it(tmp_path: Path) -> Non
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_worker_that_fails_makes_the_run_fail_not_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _tree(tmp_path)
+    parent = os.getpid()
+    check_chunks = engine._check_chunks
+
+    def failing_in_workers(*args: Any) -> list[Finding]:
+        if os.getpid() != parent:
+            raise ValueError("worker broke")
+        return check_chunks(*args)
+
+    monkeypatch.setattr(engine, "_check_chunks", failing_in_workers)
+    with pytest.raises(RuntimeError, match=r"^a lint worker process ended without its results$"):
+        lint_paths([str(tmp_path)], Policy.default(), LintOptions(jobs=3))
+    assert "ValueError: worker broke" in capfd.readouterr().err
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every worker was reaped
+
+
+def test_more_chunks_than_chunk_numbers_still_lints_every_file_once(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    policy = Policy.default()
+    serial = lint_paths([str(tmp_path)], policy, LintOptions(jobs=1))
+    jobs = 20
+    assert jobs * engine.CHUNKS_PER_JOB > engine.MAX_CHUNKS  # so the cap applies
+    assert lint_paths([str(tmp_path)], policy, LintOptions(jobs=jobs)) == serial
+
+
+def test_a_process_gone_before_it_is_sent_its_input_is_an_error_not_a_closed_output() -> None:
+    # The command treats BrokenPipeError as its own output closed early (exit 0): a worker
+    # that is gone must not pass for that.
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        with pytest.raises(
+            RuntimeError, match=r"^a lint process ended before it was sent all it needed$"
+        ):
+            engine._send(w, b"facts")
+    finally:
+        os.close(w)

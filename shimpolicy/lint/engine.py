@@ -17,10 +17,7 @@ from .source import DEFAULT_MAX_BYTES, ReadProblem, SourceFile, decode, read_tex
 from .suppress import apply_suppressions
 
 if TYPE_CHECKING:
-    import multiprocessing.context
-    from multiprocessing.connection import Connection
-    from multiprocessing.sharedctypes import Synchronized
-    from typing import Any
+    from typing import Any, NoReturn
 
     from ..policy import Policy
 
@@ -143,8 +140,8 @@ def lint_paths(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and (fork := _fork()):
-            return _run_parallel(fork, candidates, policy, options)
+        if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and _can_fork():
+            return _run_parallel(candidates, policy, options)
         types = file_types()
         loaded = [
             item
@@ -284,96 +281,146 @@ def _finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
 # result is the same as a serial run's) and checks its own files.  One set of facts per
 # chunk rather than per file keeps what crosses the pipes small.  Workers are forked, so
 # the policy (compiled matchers and all) and the chunks are inherited, not pickled.
+#
+# Plain os.fork and pipes, not multiprocessing: importing it and its shared counter's
+# ctypes takes 15 ms, a tenth of a large run.  The chunks not yet taken are their numbers,
+# one byte each, written to a pipe before any process starts: a one-byte read is atomic,
+# so every chunk goes to exactly one process, with no lock.  Everything else crosses a
+# pipe as a length-prefixed pickle.
 PARALLEL_MIN_FILES = 64
 CHUNKS_PER_JOB = 16
+MAX_CHUNKS = 256  # chunk numbers are one byte
 
 _Chunk = list[tuple[str, bool]]  # (path, named) in file order
 _ChunkFacts = list[tuple[int, Facts]]  # (chunk index, the chunk's facts)
 
 
-def _fork() -> multiprocessing.context.ForkContext | None:
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork")
+def _can_fork() -> bool:
+    return hasattr(os, "fork")
 
 
 def _run_parallel(
-    fork: multiprocessing.context.ForkContext,
-    candidates: list[tuple[str, bool]],
-    policy: Policy,
-    options: LintOptions,
+    candidates: list[tuple[str, bool]], policy: Policy, options: LintOptions
 ) -> LintResult:
-    from multiprocessing.reduction import ForkingPickler
+    import pickle
 
     jobs = min(options.jobs, len(candidates))
-    size = -(-len(candidates) // (jobs * CHUNKS_PER_JOB))  # rounded up
+    count = min(jobs * CHUNKS_PER_JOB, MAX_CHUNKS)
+    size = -(-len(candidates) // count)  # rounded up
     chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
-    taken = fork.Value("i", 0)  # chunks taken so far, by any process
-    conns: list[Connection] = []
-    procs = []
-    for _ in range(jobs - 1):
-        parent, child = fork.Pipe()
-        proc = fork.Process(target=_worker, args=(child, chunks, taken, policy, options))
-        proc.start()
-        child.close()
-        conns.append(parent)
-        procs.append(proc)
+    queue, fill = os.pipe()
+    _write_all(fill, bytes(range(len(chunks))))
+    os.close(fill)  # so that an empty queue reads as its end
+    workers: list[tuple[int, int, int]] = []  # (pid, results from it, facts to it)
     try:
-        loaded, facts = _load_chunks(chunks, taken, options)
-        collected = [bytes(ForkingPickler.dumps(facts)), *(conn.recv_bytes() for conn in conns)]
-        for w, conn in enumerate(conns, start=1):
-            conn.send([blob for v, blob in enumerate(collected) if v != w])
+        for _ in range(jobs - 1):
+            results_r, results_w = os.pipe()
+            facts_r, facts_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                # Only this worker's own ends stay open here, so that a pipe whose worker
+                # has died reads as ended, not as a worker still to answer.
+                for fd in (results_r, facts_w, *(fd for w in workers for fd in w[1:])):
+                    os.close(fd)
+                _worker(results_w, facts_r, chunks, queue, policy, options)
+            os.close(results_w)
+            os.close(facts_r)
+            workers.append((pid, results_r, facts_w))
+        loaded, facts = _load_chunks(chunks, queue, options)
+        collected = [pickle.dumps(facts), *(_receive(results) for _, results, _ in workers)]
+        for n, (_, _, to_worker) in enumerate(workers, start=1):
+            _send(to_worker, pickle.dumps([b for v, b in enumerate(collected) if v != n]))
         findings = _check_chunks(loaded, facts, collected[1:], policy, options)
         files = len(loaded)
-        for conn in conns:
-            count, found = conn.recv()
-            files += count
+        for _, results, _ in workers:
+            done, found = pickle.loads(_receive(results))
+            files += done
             findings.extend(found)
-        return _finish(files, findings, policy)  # while the workers exit
+        return _finish(files, findings, policy)
     except BaseException:
-        # A worker may be waiting for facts that will now never come; a later worker holds
-        # a copy of this process's end of its pipe, so closing it here would not wake it.
-        for proc in procs:
-            proc.terminate()
+        import signal
+        from contextlib import suppress
+
+        for pid, _, _ in workers:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         raise
     finally:
-        for proc in procs:
-            proc.join()
+        os.close(queue)
+        for pid, results, to_worker in workers:
+            os.close(results)
+            os.close(to_worker)
+            os.waitpid(pid, 0)
 
 
 def _worker(
-    conn: Connection,
+    results: int,
+    others: int,
     chunks: list[_Chunk],
-    taken: Synchronized[int],
+    queue: int,
     policy: Policy,
     options: LintOptions,
-) -> None:
-    loaded, facts = _load_chunks(chunks, taken, options)
-    conn.send(facts)
-    others: list[bytes] = conn.recv()
-    conn.send((len(loaded), _check_chunks(loaded, facts, others, policy, options)))
-    conn.close()
-    # Nothing here is needed any more: end the process now rather than return, which would
-    # first free every parsed tree object by object (as long as a tenth of the whole run)
-    # while the parent waits to reap it.
-    os._exit(0)
+) -> NoReturn:
+    """A forked worker's whole life.  It never returns into the parent's code: it ends the
+    process, at once (freeing every parsed tree object by object would take as long as a
+    tenth of the run, while the parent waits to reap it)."""
+    import pickle
+
+    status = 1
+    try:
+        loaded, facts = _load_chunks(chunks, queue, options)
+        _send(results, pickle.dumps(facts))
+        blobs: list[bytes] = pickle.loads(_receive(others))
+        found = _check_chunks(loaded, facts, blobs, policy, options)
+        _send(results, pickle.dumps((len(loaded), found)))
+        status = 0
+    except KeyboardInterrupt:
+        pass  # the parent has it too, and reports it
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # the parent only sees this worker end without an answer
+    finally:
+        os._exit(status)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _send(fd: int, data: bytes) -> None:
+    try:
+        _write_all(fd, len(data).to_bytes(8, "big") + data)
+    except BrokenPipeError:  # not the CLI's own output closed early: an error, not a pass
+        raise RuntimeError("a lint process ended before it was sent all it needed") from None
+
+
+def _receive(fd: int) -> bytes:
+    return _read_exactly(fd, int.from_bytes(_read_exactly(fd, 8), "big"))
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts: list[bytes] = []
+    while size:
+        part = os.read(fd, min(size, 1 << 20))
+        if not part:
+            raise RuntimeError("a lint worker process ended without its results")
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _load_chunks(
-    chunks: list[_Chunk], taken: Synchronized[int], options: LintOptions
+    chunks: list[_Chunk], queue: int, options: LintOptions
 ) -> tuple[list[_Loaded], _ChunkFacts]:
     """Parse the next chunk not yet taken by any process, until none is left."""
     types = file_types()
     loaded: list[_Loaded] = []
     facts: _ChunkFacts = []
-    while True:
-        with taken.get_lock():
-            index = taken.value
-            taken.value = index + 1
-        if index >= len(chunks):
-            return loaded, facts
+    while token := os.read(queue, 1):
+        index = token[0]
         items = [
             item
             for path, named in chunks[index]
@@ -381,6 +428,7 @@ def _load_chunks(
         ]
         loaded.extend(items)
         facts.append((index, _collect(items)))
+    return loaded, facts
 
 
 def _check_chunks(
@@ -392,11 +440,11 @@ def _check_chunks(
 ) -> list[Finding]:
     """Check one process's files with the facts of every chunk: its own, and the other
     processes' (as they were sent, serialised), merged in file order."""
-    from multiprocessing.reduction import ForkingPickler
+    import pickle
 
     parts = list(facts)
     for blob in others:
-        parts.extend(ForkingPickler.loads(blob))
+        parts.extend(pickle.loads(blob))
     merged = Facts()
     for _, part in sorted(parts, key=lambda x: x[0]):
         merged.merge(part)
