@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shimpolicy.lint.compose import Malformed, _closing_brace, interpolations
+from shimpolicy.lint.compose import Malformed, _closing_brace, _stack_file, interpolations
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.policy import Policy
 
@@ -562,3 +563,14 @@ def test_real_world_host_configured_runtime_is_a_warning_alone(project: str, pos
 def test_real_world_nvidia_runtime_is_fine_with_nvidias_daemon_json(daemon: str) -> None:
     paths = [str(CORPUS / "compose" / "jetson-wyoming"), str(CORPUS / "docker" / daemon)]
     assert findings(paths) == []
+
+
+@given(
+    st.lists(
+        st.sampled_from(["stack", "Stack", "docker-", ".", "yml", "yaml", "x", ""]), max_size=6
+    )
+)
+def test_stack_file_names_are_the_globs(pieces: list[str]) -> None:
+    base = "".join(pieces)
+    by_globs = any(fnmatchcase(base.lower(), g) for g in ("*stack*.yml", "*stack*.yaml"))
+    assert (_stack_file(f"deploy/{base}", []) is not None) == by_globs

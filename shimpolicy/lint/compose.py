@@ -10,7 +10,6 @@ package, including its error for a malformed ``${``.
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase
 from functools import cache
 
 from .._typing import NamedTuple
@@ -34,8 +33,9 @@ def _yaml12_not_string() -> re.Pattern[str]:
     )
 
 
-# Stack files: `docker stack deploy` reads Compose v3 and has no `runtime` key.
-_STACK_NAMES = ("*stack*.yml", "*stack*.yaml")
+# Stack files: `docker stack deploy` reads Compose v3 and has no `runtime` key.  Their
+# names, case aside: *stack*.yml and *stack*.yaml.
+_STACK_EXTENSIONS = (".yml", ".yaml")
 
 
 def _load(source: SourceFile) -> list[Node]:
@@ -297,7 +297,8 @@ def _stack_file(path: str, docs: list[Node]) -> str | None:
     """Why this looks like a file for `docker stack deploy`, or None.  Deliberately narrow:
     a name that says so, or Compose v3 with swarm placement constraints."""
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
-    if any(fnmatchcase(base.lower(), p) for p in _STACK_NAMES):
+    name = base.lower()
+    if any(name.endswith(e) and "stack" in name[: -len(e)] for e in _STACK_EXTENSIONS):
         return f"its name is {base}"
     for doc in docs:
         if not isinstance(doc, Mapping):
