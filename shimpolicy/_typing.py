@@ -31,12 +31,18 @@ else:
         def __new__(mcls, typename, bases, namespace):
             if namespace.get("__module__") == __name__ and typename == "NamedTuple":
                 return super().__new__(mcls, typename, bases, namespace)
-            fields = tuple(namespace.get("__annotations__", {}))
+            annotations = namespace.get("__annotations__")
+            if annotations is None:  # no fields, or Python 3.14+ without the __future__ import
+                raise TypeError(
+                    f"{typename}: no fields declared (or, from Python 3.14, declared without "
+                    "`from __future__ import annotations`)"
+                )
+            fields = tuple(annotations)
             defaults = [namespace[f] for f in fields if f in namespace]
             if any(f not in namespace for f in fields[len(fields) - len(defaults) :]):
                 raise TypeError(f"{typename}: a field without a default follows one with")
             record = namedtuple(typename, fields, defaults=defaults, module=namespace["__module__"])
-            record.__annotations__ = dict(namespace.get("__annotations__", {}))
+            record.__annotations__ = dict(annotations)
             record.__qualname__ = namespace.get("__qualname__", typename)
             for key, value in namespace.items():
                 if key in _PROHIBITED:

@@ -86,3 +86,15 @@ def test_importing_the_package_does_not_import_typing() -> None:
     code = "import sys, shimpolicy.cli, shimpolicy.lint.engine; print('typing' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
+
+
+def test_a_record_without_fields_is_refused() -> None:
+    with pytest.raises(TypeError) as raised:
+
+        class Empty(NamedTuple):
+            pass
+
+    assert str(raised.value) == (
+        "Empty: no fields declared (or, from Python 3.14, declared without "
+        "`from __future__ import annotations`)"
+    )
