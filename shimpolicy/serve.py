@@ -743,9 +743,11 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         if self.close_connection:
             lines.append("Connection: close")
+        # Counted before the answer leaves: a client that has its answer and asks /metrics
+        # at once must find it counted.
+        self.service.metrics.request(endpoint, code)
         # One write: headers and body in separate segments would meet Nagle's algorithm.
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        self.service.metrics.request(endpoint, code)
 
     def _json(
         self,
