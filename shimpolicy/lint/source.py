@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from functools import lru_cache
 
 from .._typing import NamedTuple
 from ..syntax import Span
@@ -15,19 +16,30 @@ class SourceFile(NamedTuple):
     path: str  # as shown in reports (relative to where the run started, POSIX separators)
     text: str  # decoded, without a leading BOM
     type: str
-    lines: tuple[str, ...] = ()
 
     @staticmethod
     def of(path: str, text: str, type_: str) -> SourceFile:
         if text.startswith("\ufeff"):
             text = text[1:]
-        return SourceFile(path, text, type_, tuple(text.splitlines()))
+        return SourceFile(path, text, type_)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The text's lines, split when first asked for: few files need them (inline
+        suppressions, a value read back from its source)."""
+        return _lines(self.text)
 
     def line_text(self, line: int) -> str:
-        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        lines = self.lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
 
     def whole(self) -> Span:
         return Span(1, 1, 1, 1)
+
+
+@lru_cache(maxsize=2)  # the file being checked; a run never comes back to an earlier one
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(text.splitlines())
 
 
 class ReadProblem(Exception):
