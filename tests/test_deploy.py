@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from shimpolicy.serve import POD_SPEC_PATHS, Sources, _parser, load_gate
+from shimpolicy.serve.admission import POD_SPEC_PATHS, admission_problems
+from shimpolicy.serve.gate import load_gate
+from shimpolicy.serve.main import _parser
+from shimpolicy.serve.records import Sources
 
 kv = pytest.importorskip(
     "kubernetes_validate", reason="needs kubernetes-validate: pip install -e '.[test]'"
@@ -224,7 +227,7 @@ def test_every_workload_the_webhook_is_sent_is_decided(group: str, kind: str) ->
     obj: dict[str, Any] = {"runtimeClassName": "Kata_Runtime"}
     for step in reversed(POD_SPEC_PATHS[(group, kind)]):
         obj = {step: obj}
-    problems = load_gate(Sources()).admission(_kind_review(group, kind, obj)["request"])
+    problems = admission_problems(load_gate(Sources()), _kind_review(group, kind, obj)["request"])
     assert [(p.rule, p.deny) for p in problems] == [("SP503", True)]
 
 
