@@ -5,7 +5,7 @@ the ``runtimeClassName`` of pods and pod templates (K3)."""
 from __future__ import annotations
 
 from .._typing import TYPE_CHECKING
-from ..lint.kubernetes import POD_SPECS
+from ..lint.kubernetes import POD_SPEC_GROUPS, POD_SPECS
 from .records import Answer, Problem
 
 if TYPE_CHECKING:
@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from .gate import Gate
 
 ADMISSION_API = "admission.k8s.io/v1"
+
+# K3: the kinds lint reads pod specs from, by (API group, kind), at lint's paths.
+POD_SPEC_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
+    (POD_SPEC_GROUPS[kind], kind): path for kind, path in POD_SPECS.items()
+}
 
 
 def validate(gate: Gate, review: dict[str, Any]) -> Answer:
@@ -47,11 +52,10 @@ def admission_problems(gate: Gate, request: dict[str, Any]) -> tuple[Problem, ..
     if not isinstance(obj, dict):  # DELETE and CONNECT carry none
         return ()
     gvk = request.get("kind")
-    group, kind = (gvk.get("group"), gvk.get("kind")) if isinstance(gvk, dict) else (None, None)
+    group, kind = (gvk.get("group", ""), gvk.get("kind")) if isinstance(gvk, dict) else ("", None)
     if (group, kind) == ("node.k8s.io", "RuntimeClass"):
         return gate.runtime_class(obj)
-    # K3: the kinds lint reads pod specs from, at the same paths.
-    path = POD_SPECS.get(kind) if isinstance(kind, str) else None
+    path = POD_SPEC_PATHS.get((group, kind)) if isinstance(kind, str) else None
     if path is None:
         return ()
     # K3: the pod spec's ``runtimeClassName``, when the object has one.
