@@ -17,8 +17,8 @@ import shimpolicy
 from shimpolicy.policy import ACTIONS, CONTEXTS, PLACEHOLDERS, Policy, default_policy_table
 from shimpolicy.policy.building import schema
 from shimpolicy.policy.default_yaml import POLICY
+from tests.conftest import RULES as RULES_DIR
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 POLICY_DIR = Path(shimpolicy.__file__).resolve().parent / "policy"
 
 
