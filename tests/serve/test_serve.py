@@ -21,20 +21,12 @@ from typing import IO, Any
 
 import pytest
 
-from shimpolicy.serve import (
-    CREATE,
-    LEGACY_START,
-    MAX_BODY,
-    Handlers,
-    Log,
-    PolicyServer,
-    ServeError,
-    Sources,
-    containerd_handlers,
-    daemon_runtimes,
-    runtime_route,
-    serve_main,
-)
+from shimpolicy.serve import serve_main
+from shimpolicy.serve.docker import CREATE, LEGACY_START, runtime_route
+from shimpolicy.serve.gate import Handlers, containerd_handlers, daemon_runtimes
+from shimpolicy.serve.http import MAX_BODY, PolicyServer
+from shimpolicy.serve.ops import Log
+from shimpolicy.serve.records import ServeError, Sources
 
 POLICY = """\
 version: 1
