@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .versions import docker_major, platform_name
+from .versions import DEFAULT_DOCKER, docker_major, platform_name
 
 # D2: runtimes every Docker 23+ daemon on Linux has without configuration.
 STOCK_LINUX = frozenset({"runc", "io.containerd.runc.v2"})
@@ -16,7 +16,7 @@ UNKNOWN_RUNTIME = "unknown or invalid runtime name: {}"  # D1, Docker 23+
 UNKNOWN_RUNTIME_LEGACY = "Unknown runtime specified {}"  # before Docker 23
 
 
-def docker_permits(name: str, docker: str = "28", platform: str = "linux") -> bool:
+def docker_permits(name: str, docker: str = DEFAULT_DOCKER, platform: str = "linux") -> bool:
     """D1: would dockerd pass ``name`` verbatim to containerd as an *unconfigured* runtime?
 
     Stock and configured names (D2) are accepted whatever this says.  An unknown version
@@ -43,7 +43,7 @@ def _permits(name: str, major: int, windows: bool) -> bool:
     return major < 25 or not name.startswith(".")
 
 
-def stock_runtimes(docker: str = "28", platform: str = "linux") -> frozenset[str]:
+def stock_runtimes(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> frozenset[str]:
     """D2: the names a daemon of this version knows without any configuration."""
     major = docker_major(docker)
     if platform_name(platform) == "windows":
@@ -51,7 +51,7 @@ def stock_runtimes(docker: str = "28", platform: str = "linux") -> frozenset[str
     return STOCK_LINUX if major >= 23 else STOCK_LINUX | STOCK_LINUX_LEGACY
 
 
-def unknown_runtime_message(name: str, docker: str = "28") -> str:
+def unknown_runtime_message(name: str, docker: str = DEFAULT_DOCKER) -> str:
     """Docker's own words for a name it refuses (D1)."""
     template = UNKNOWN_RUNTIME if docker_major(docker) >= 23 else UNKNOWN_RUNTIME_LEGACY
     return template.format(name)

@@ -22,7 +22,7 @@ from .._typing import TYPE_CHECKING, NamedTuple
 from . import _gofilepath
 from ._tokenizer import Tokenizer
 from .catalog import Shim, shim_for_base, shim_for_binary
-from .versions import containerd_series, platform_name
+from .versions import DEFAULT_CONTAINERD, containerd_series, platform_name
 
 if TYPE_CHECKING:
     from .versions import ContainerdSeries, Platform
@@ -112,7 +112,9 @@ def _rules(windows: bool, go120: bool) -> dict[str, re.Pattern[str]]:
     return {"VOLUME": volume, "DIRECTORY": re.compile(r".*[\\/]", re.DOTALL)}
 
 
-def binary_name(name: str, containerd: str = "2.0", platform: str = "linux") -> str | None:
+def binary_name(
+    name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linux"
+) -> str | None:
     """C1 exactly: containerd's ``BinaryName`` (``None`` where it returns "")."""
     return _binary(name.split("."), containerd_series(containerd), platform_name(platform))
 
@@ -126,13 +128,13 @@ def _binary(pieces: Sequence[str], series: ContainerdSeries, platform: Platform)
     return f"containerd-shim-{pieces[-2]}-{pieces[-1]}{suffix}"
 
 
-def is_absolute(name: str, containerd: str = "2.0", platform: str = "linux") -> bool:
+def is_absolute(name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linux") -> bool:
     """Go's ``filepath.IsAbs`` as the Go that built this containerd had it."""
     series = containerd_series(containerd)
     return _gofilepath.is_abs(name, platform_name(platform) == "windows", series in ("1.7", "2"))
 
 
-def parse(name: str, containerd: str = "2.0", platform: str = "linux") -> RuntimeName:
+def parse(name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linux") -> RuntimeName:
     """Read ``name`` as ``containerd`` would on ``platform``.
 
     Never raises for a ``str`` name and does no I/O; an unknown version or platform is a

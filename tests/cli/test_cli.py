@@ -94,7 +94,9 @@ def test_check_needs_a_name(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_version_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("check", "--containerd", "1.4", "x.y")[0] == 2
     assert capsys.readouterr().err == (
-        "shimpolicy: error: unknown containerd version '1.4': expected 1.5, 1.6, 1.7 or 2.x\n"
+        "shimpolicy: error: unknown containerd version '1.4': "
+        "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
+        "2.1.9, 2.2.7 or 2.3.4, or a series\n"
     )
 
 
@@ -240,6 +242,6 @@ def test_explain_an_empty_name_names_dockers_default_runtime() -> None:
     code, out = run("explain", "")
     assert code == 0
     assert (
-        "Docker 28       on linux: an empty runtime selects the daemon's default runtime "
+        "Docker 29       on linux: an empty runtime selects the daemon's default runtime "
         "(default-runtime)\n" in out
     )

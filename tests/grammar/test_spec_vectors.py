@@ -236,11 +236,15 @@ def test_binary_name_is_c1_exactly() -> None:
     [
         (
             lambda: shimpolicy.parse("x.y", containerd="1.4"),
-            "unknown containerd version '1.4': expected 1.5, 1.6, 1.7 or 2.x",
+            "unknown containerd version '1.4': "
+            "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
+            "2.1.9, 2.2.7 or 2.3.4, or a series",
         ),
         (
             lambda: shimpolicy.parse("x.y", containerd="3.0"),
-            "unknown containerd version '3.0': expected 1.5, 1.6, 1.7 or 2.x",
+            "unknown containerd version '3.0': "
+            "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
+            "2.1.9, 2.2.7 or 2.3.4, or a series",
         ),
         (
             lambda: shimpolicy.parse("x.y", platform="darwin"),

@@ -121,7 +121,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "SP301",
             "warning",
             "services.alternative.runtime 'nvidia' is neither a stock runtime nor a shim name: "
-            'Docker 28 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
+            'Docker 29 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
             'no daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: nvidia")',
         ),
@@ -167,7 +167,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "SP301",
             "warning",
             "services.escaped.runtime '$runtime' is neither a stock runtime nor a shim name: "
-            'Docker 28 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
+            'Docker 29 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
             'no daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: $runtime")',
         ),
@@ -177,7 +177,7 @@ def test_each_interpolated_value_is_checked_at_its_own_characters() -> None:
             "SP301",
             "warning",
             "services.escaped-in-quotes.runtime 'Anvidia' is neither a stock runtime nor a shim "
-            "name: Docker 28 accepts it only if the host's daemon.json defines it under "
+            "name: Docker 29 accepts it only if the host's daemon.json defines it under "
             '"runtimes", and no daemon.json is linted beside this file (otherwise Docker refuses '
             'it: "unknown or invalid runtime name: Anvidia")',
         ),
@@ -211,7 +211,7 @@ def test_runtime_from_an_anchor_is_reported_once_where_it_is_written() -> None:
             "SP301",
             "warning",
             "runtime shared by services inference and trainer 'nvidia' is neither a stock runtime "
-            "nor a shim name: Docker 28 accepts it only if the host's daemon.json defines it under "
+            "nor a shim name: Docker 29 accepts it only if the host's daemon.json defines it under "
             '"runtimes", and no daemon.json is linted beside this file (otherwise Docker refuses '
             'it: "unknown or invalid runtime name: nvidia")',
         ),
@@ -234,7 +234,7 @@ def test_quoted_and_flow_style_scalars() -> None:
             "1:94-1:100",
             "SP301",
             "warning",
-            "services.b.runtime 'crun' is neither a stock runtime nor a shim name: Docker 28 "
+            "services.b.runtime 'crun' is neither a stock runtime nor a shim name: Docker 29 "
             'accepts it only if the host\'s daemon.json defines it under "runtimes", and no '
             'daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: crun")',
@@ -294,7 +294,7 @@ def test_wrong_types_are_refused_and_yaml_1_2_strings_are_names() -> None:
             "SP301",
             "warning",
             "services.yaml11-boolean.runtime 'yes' is neither a stock runtime nor a shim name: "
-            'Docker 28 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
+            'Docker 29 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
             'no daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: yes")',
         ),
@@ -304,7 +304,7 @@ def test_wrong_types_are_refused_and_yaml_1_2_strings_are_names() -> None:
             "SP301",
             "warning",
             "services.sexagesimal.runtime '1:20' is neither a stock runtime nor a shim name: "
-            'Docker 28 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
+            'Docker 29 accepts it only if the host\'s daemon.json defines it under "runtimes", and '
             'no daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: 1:20")',
         ),
@@ -418,7 +418,7 @@ def test_without_a_daemon_json_beside_it_an_unconfigured_name_is_a_warning() -> 
             "4:14-4:20",
             "SP301",
             "warning",
-            "services.gpu.runtime 'nvidia' is neither a stock runtime nor a shim name: Docker 28 "
+            "services.gpu.runtime 'nvidia' is neither a stock runtime nor a shim name: Docker 29 "
             'accepts it only if the host\'s daemon.json defines it under "runtimes", and no '
             'daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: nvidia")',
@@ -429,7 +429,7 @@ def test_without_a_daemon_json_beside_it_an_unconfigured_name_is_a_warning() -> 
             "SP301",
             "warning",
             "services.sandbox.runtime 'runsc' is neither a stock runtime nor a shim name: Docker "
-            '28 accepts it only if the host\'s daemon.json defines it under "runtimes", and no '
+            '29 accepts it only if the host\'s daemon.json defines it under "runtimes", and no '
             'daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: runsc"); "io.containerd.runsc.v1" needs no configuration where '
             "the gVisor (runsc) shim is installed",
@@ -439,7 +439,7 @@ def test_without_a_daemon_json_beside_it_an_unconfigured_name_is_a_warning() -> 
             "10:14-10:18",
             "SP301",
             "warning",
-            "services.kata.runtime 'kata' is neither a stock runtime nor a shim name: Docker 28 "
+            "services.kata.runtime 'kata' is neither a stock runtime nor a shim name: Docker 29 "
             'accepts it only if the host\'s daemon.json defines it under "runtimes", and no '
             'daemon.json is linted beside this file (otherwise Docker refuses it: "unknown or '
             'invalid runtime name: kata"); "io.containerd.kata.v2" needs no configuration where '

@@ -350,7 +350,7 @@ def test_common_mistakes_each_get_their_own_rule() -> None:
             "SP202",
             "error",
             "specified default runtime 'missing' does not exist: it is not a stock runtime "
-            '(io.containerd.runc.v2, runc) and "runtimes" here does not define it, and Docker 28 '
+            '(io.containerd.runc.v2, runc) and "runtimes" here does not define it, and Docker 29 '
             'would not pass it to containerd ("unknown or invalid runtime name: missing"), so '
             "dockerd does not start",
         ),

@@ -47,7 +47,7 @@ def test_every_tool_reads_its_runtime_its_own_way() -> None:
             "SP601",
             "warning",
             "`docker container create --runtime` 'nvidia' is neither a stock runtime nor a shim "
-            "name: Docker 28 accepts it only if the host's daemon.json defines it under "
+            "name: Docker 29 accepts it only if the host's daemon.json defines it under "
             '"runtimes", '
             "and no daemon.json is linted beside this file (otherwise Docker refuses it: "
             '"unknown or invalid runtime name: nvidia")',

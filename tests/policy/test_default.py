@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import shimpolicy
+from shimpolicy.grammar.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER
 from shimpolicy.policy import ACTIONS, CONTEXTS, PLACEHOLDERS, Policy, default_policy_table
 from shimpolicy.policy.building import schema
 from shimpolicy.policy.default_yaml import POLICY
@@ -22,8 +23,8 @@ from tests.conftest import RULES as RULES_DIR
 POLICY_DIR = Path(shimpolicy.__file__).resolve().parent / "policy"
 
 
-def invalid(name: str, containerd: str = "2.0") -> str:
-    example = "runc.v2" if containerd == "2.0" else "runc.v1"
+def invalid(name: str, containerd: str = DEFAULT_CONTAINERD) -> str:
+    example = "runc.v2" if containerd.startswith("2") else "runc.v1"
     return (
         f"containerd {containerd} rejects this name: invalid runtime name {name}, correct runtime "
         f"name should be either format like `io.containerd.{example}` or a full path to the binary"
@@ -67,7 +68,7 @@ ALIAS = (
     "rest of it selects nothing"
 )
 
-# SPEC §4, containerd 2.0 (the default), Linux, Docker 28: name -> decision in each context.
+# SPEC §4, containerd 2.3 (the default), Linux, Docker 29: name -> decision in each context.
 SPEC_VECTORS_2_0: list[tuple[str, tuple[str, str, str], tuple[str, str, str]]] = [
     (
         "io.containerd.runc.v2",
@@ -83,8 +84,8 @@ SPEC_VECTORS_2_0: list[tuple[str, tuple[str, str, str], tuple[str, str, str]]] =
     ("runc", ("deny", "SP102", invalid("runc")), ("deny", "SP102", invalid("runc"))),
     (
         "",
-        ("deny", "SP102", "containerd 2.0 rejects this name: no runtime name"),
-        ("deny", "SP102", "containerd 2.0 rejects this name: no runtime name"),
+        ("deny", "SP102", "containerd 2.3 rejects this name: no runtime name"),
+        ("deny", "SP102", "containerd 2.3 rejects this name: no runtime name"),
     ),
     (".", ("deny", "SP102", invalid(".")), ("deny", "SP102", invalid("."))),
     (".a", ("deny", "SP102", invalid(".a")), ("deny", "SP102", invalid(".a"))),
@@ -125,7 +126,7 @@ SPEC_VECTORS_2_0: list[tuple[str, tuple[str, str, str], tuple[str, str, str]]] =
 
 
 @pytest.mark.parametrize(("name", "request_", "config"), SPEC_VECTORS_2_0)
-def test_spec_vectors_on_containerd_2_0_in_both_contexts(
+def test_spec_vectors_on_the_default_containerd_in_both_contexts(
     name: str, request_: tuple[str, str, str], config: tuple[str, str, str]
 ) -> None:
     policy = Policy.default()
@@ -228,7 +229,7 @@ def test_docker_refusal_quotes_dockers_message() -> None:
     d = policy.decide(".a")
     assert (d.action, d.rule, d.docker_permitted) == ("deny", "SP105", False)
     assert d.reason == (
-        "Docker 28 refuses this name unless daemon.json configures it: "
+        "Docker 29 refuses this name unless daemon.json configures it: "
         "unknown or invalid runtime name: .a"
     )
 
@@ -369,8 +370,8 @@ def test_rule_documentation_matches_the_rule(doc: dict[str, Any]) -> None:
 )
 def test_rule_examples(rule_id: str, example: dict[str, Any]) -> None:
     policy = policy_for(
-        example.get("containerd", "2.0"),
-        example.get("docker", "28"),
+        example.get("containerd", DEFAULT_CONTAINERD),
+        example.get("docker", DEFAULT_DOCKER),
         example.get("platform", "linux"),
     )
     d = policy.decide(example["name"], example["context"])
@@ -476,8 +477,8 @@ def test_every_placeholder_is_filled_in() -> None:
     assert policy.decide("com.example.runc.v2").reason == (
         "name=com.example.runc.v2 kind=shim binary=containerd-shim-runc-v2 error= directory= "
         "context=request docker_message=unknown or invalid runtime name: com.example.runc.v2 "
-        "shim=runc (shim v2) documented=io.containerd.runc.v2 notes=alias containerd=2.0 "
-        "docker=28 platform=linux"
+        "shim=runc (shim v2) documented=io.containerd.runc.v2 notes=alias containerd=2.3 "
+        "docker=29 platform=linux"
     )
     assert policy.decide("/a/b", "config").reason.startswith(
         "name=/a/b kind=path binary=/a/b error= directory=/a context=config"

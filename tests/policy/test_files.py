@@ -256,7 +256,9 @@ REFUSED = {
     "bad-duplicate-key.yaml": "5:5: rules[0].action: duplicate key (first written on line 4)",
     "bad-unquoted-version.yaml": "2:13: containerd: 2.0 is not a string (quote the version)",
     "bad-containerd-version.yaml": (
-        "2:13: containerd: unknown containerd version '3.1': expected 1.5, 1.6, 1.7 or 2.x"
+        "2:13: containerd: unknown containerd version '3.1': "
+        "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
+        "2.1.9, 2.2.7 or 2.3.4, or a series"
     ),
     "bad-yaml.yaml": "5:5: invalid YAML: expected ',' or '}', but got '<scalar>'",
     "bad-placeholder.yaml": (
@@ -622,10 +624,10 @@ def test_explain_says_what_containerd_and_docker_would_do_and_why() -> None:
         "name            'com.example.runc.v2'\n"
         "context         request (chosen per container: docker|nerdctl|ctr run --runtime, "
         "Compose `runtime`, the Engine API, Docker's default-runtime)\n"
-        "containerd 2.0  on linux: shim; runs containerd-shim-runc-v2 (runc (shim v2)), found in "
+        "containerd 2.3  on linux: shim; runs containerd-shim-runc-v2 (runc (shim v2)), found in "
         "containerd's working directory, else on $PATH, else beside containerd's own executable "
         "(C1, C2 steps 6-7)\n"
-        "Docker 28       on linux: passes it to containerd verbatim unless daemon.json configures "
+        "Docker 29       on linux: passes it to containerd verbatim unless daemon.json configures "
         "it (D1)\n"
         "notes           alias\n"
         "decision        warn by rule SP110 (alias-of-known-shim), from default policy\n"
@@ -716,7 +718,12 @@ def test_with_settings_for_windows_matches_directories_without_case() -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"containerd": "3"}, "unknown containerd version '3': expected 1.5, 1.6, 1.7 or 2.x"),
+        (
+            {"containerd": "3"},
+            "unknown containerd version '3': "
+            "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
+            "2.1.9, 2.2.7 or 2.3.4, or a series",
+        ),
         ({"docker": "19.03"}, "unknown Docker version '19.03': expected 20.10, 22.06 or 23 to 29"),
         ({"platform": "darwin"}, "unknown platform 'darwin': expected linux or windows"),
     ],
