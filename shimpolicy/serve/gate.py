@@ -5,7 +5,7 @@ together and replaced together on reload."""
 from __future__ import annotations
 
 from .._typing import TYPE_CHECKING
-from ..docker import stock_runtimes
+from ..grammar.docker import stock_runtimes
 from ..lint.known import ConfigError, ContainerdConfig, containerd_config, daemon_runtimes
 from ..lint.kubernetes import label_errors, subdomain_errors
 from ..policy import Policy, PolicyError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -10,29 +9,15 @@ import pytest
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.finding import Location
 from shimpolicy.policy import Policy
+from tests.conftest import CORPUS, needs_corpus, policy, rows
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "containerd"
-CORPUS = Path("/work/shared/corpus/realworld")
-
-Row = tuple[int, int, int, int, str, str, str]
-
-
-@cache
-def policy(containerd: str = "2.0") -> Policy:
-    return Policy.from_dict({"version": 1, "extends": "default", "containerd": containerd})
-
-
-def rows(path: Path, containerd: str = "2.0") -> list[Row]:
-    result = lint_paths([str(path)], policy(containerd))
-    return [
-        (f.line, f.column, f.end_line, f.end_column, f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
+FIXTURES = ALL_FIXTURES / "containerd"
 
 
 def where(text: str, containerd: str = "2.0") -> list[tuple[int, int, str]]:
     """(line, column, rule) of every finding for a config.toml given as text."""
-    result = lint_text(text, "config.toml", policy(containerd))
+    result = lint_text(text, "config.toml", policy(containerd=containerd))
     return [(f.line, f.column, f.rule) for f in result.findings]
 
 
@@ -85,7 +70,7 @@ def test_version_3_layout_is_read_from_the_cri_runtime_plugin() -> None:
 
 
 def test_version_3_is_too_new_for_containerd_1_7() -> None:
-    assert rows(FIXTURES / "layouts" / "v3", "1.7")[0] == (
+    assert rows(FIXTURES / "layouts" / "v3", policy(containerd="1.7"))[0] == (
         2,
         11,
         2,
@@ -99,7 +84,7 @@ def test_version_3_is_too_new_for_containerd_1_7() -> None:
 
 
 def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
-    assert rows(FIXTURES / "layouts" / "v1", "1.7")[0] == (
+    assert rows(FIXTURES / "layouts" / "v1", policy(containerd="1.7"))[0] == (
         1,
         1,
         1,
@@ -113,7 +98,8 @@ def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
 
 
 def test_version_2_needs_no_conversion_on_containerd_1_7() -> None:
-    assert [r[4] for r in rows(FIXTURES / "layouts" / "v2", "1.7")] == ["SP106", "SP401"]
+    found = rows(FIXTURES / "layouts" / "v2", policy(containerd="1.7"))
+    assert [r[4] for r in found] == ["SP106", "SP401"]
 
 
 # -- positions --------------------------------------------------------------------------
@@ -196,7 +182,7 @@ def test_positions_of_dotted_quoted_inline_and_multiline_values() -> None:
 def test_a_default_dump_is_clean_apart_from_its_version() -> None:
     # Inert default_runtime / untrusted_workload_runtime tables, empty runtime_engine and
     # runtime_root, BinaryName = "", and the v1 runtime plugin's own `runtime = "runc"`.
-    assert rows(FIXTURES / "default-dump.toml", "1.7") == []
+    assert rows(FIXTURES / "default-dump.toml", policy(containerd="1.7")) == []
     assert [r[4] for r in rows(FIXTURES / "default-dump.toml")] == ["SP407"]
 
 
@@ -238,7 +224,7 @@ def test_files_without_a_cri_section_have_nothing_to_check() -> None:
 
 
 def test_placeholders_are_unresolvable_values() -> None:
-    assert rows(FIXTURES / "placeholders.toml", "1.7") == [
+    assert rows(FIXTURES / "placeholders.toml", policy(containerd="1.7")) == [
         (
             4,
             26,
@@ -283,7 +269,7 @@ def test_placeholders_are_unresolvable_values() -> None:
 
 
 def test_legacy_settings_on_containerd_1_7() -> None:
-    assert rows(FIXTURES / "legacy.toml", "1.7") == [
+    assert rows(FIXTURES / "legacy.toml", policy(containerd="1.7")) == [
         (
             8,
             18,
@@ -323,7 +309,7 @@ def test_legacy_settings_on_containerd_1_7() -> None:
 
 
 def test_the_untrusted_conflict_points_at_the_other_definition() -> None:
-    result = lint_paths([str(FIXTURES / "legacy.toml")], policy("1.7"))
+    result = lint_paths([str(FIXTURES / "legacy.toml")], policy(containerd="1.7"))
     (conflict,) = [f for f in result.findings if f.rule == "SP405"]
     assert conflict.related == (
         Location(str(FIXTURES / "legacy.toml"), 14, 58, 14, 67, "runtimes.untrusted"),
@@ -621,7 +607,7 @@ def test_binary_name_relative_path() -> None:
 
 
 def rows_of(text: str, containerd: str = "2.0") -> list[tuple[int, int, str, str]]:
-    result = lint_text(text, "config.toml", policy(containerd))
+    result = lint_text(text, "config.toml", policy(containerd=containerd))
     return [(f.line, f.column, f.rule, f.message) for f in result.findings]
 
 
@@ -643,7 +629,7 @@ def rows_of(text: str, containerd: str = "2.0") -> list[tuple[int, int, str, str
 )
 def test_odd_shapes_are_read_without_error(text: str) -> None:
     lint_text(text, "config.toml", policy())
-    lint_text(text, "config.toml", policy("1.6"))
+    lint_text(text, "config.toml", policy(containerd="1.6"))
 
 
 def test_unparsable_toml_is_a_parse_error() -> None:
@@ -653,7 +639,7 @@ def test_unparsable_toml_is_a_parse_error() -> None:
 # -- the real-world corpus --------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (CORPUS / "containerd").is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_containerd_configs() -> None:
     result = lint_paths([str(CORPUS / "containerd")], Policy.default())
     found = [
@@ -681,9 +667,9 @@ def test_realworld_containerd_configs() -> None:
     assert result.files_checked == 10
 
 
-@pytest.mark.skipif(not (CORPUS / "containerd").is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_containerd_configs_for_containerd_1_7() -> None:
-    result = lint_paths([str(CORPUS / "containerd")], policy("1.7"))
+    result = lint_paths([str(CORPUS / "containerd")], policy(containerd="1.7"))
     found = [
         (f.path.split("/containerd/", 1)[1], f.line, f.column, f.rule)
         for f in result.findings
