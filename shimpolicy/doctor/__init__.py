@@ -13,13 +13,13 @@ from __future__ import annotations
 import posixpath
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..docker import docker_permits, stock_runtimes
-from ..lint.containerd import RUNC_SHIMS
+from ..grammar.docker import docker_permits, stock_runtimes
+from ..grammar.name import parse
+from ..grammar.versions import containerd_series, docker_major
+from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
 from ..lint.context import placeholder
 from ..lint.engine import finish
 from ..lint.finding import Finding, Location
-from ..name import parse
-from ..versions import containerd_series, docker_major
 from .checks import Need, findings
 from .fs import RootFS
 from .host import CONTAINERD_CONFIG, DAEMON_JSON, Reader, daemon_version
@@ -232,20 +232,6 @@ class _Node:
         configuration file, else its executable."""
         path = config if self.fs.lookup(config).exists or executable is None else executable
         return Location(self.reader.shown(path), 1, 1, 1, 1)
-
-
-def runtime_path_honoured(containerd: str) -> bool:
-    """SPEC §6: containerd 1.6.0-1.6.20 and 1.7.0 ignore ``runtime_path``; from 1.6.21 and
-    1.7.1 it replaces the runtime_type's shim (a series means its newest release)."""
-    parts = [int(p) for p in containerd.split(".") if p.isdigit()]
-    release = [*parts, 10_000, 10_000][:3]
-    if release[:2] == [1, 5]:
-        return False
-    if release[:2] == [1, 6]:
-        return release[2] >= 21
-    if release[:2] == [1, 7]:
-        return release[2] >= 1
-    return True
 
 
 def _docker_handler(runtime: object) -> HandlerDef:

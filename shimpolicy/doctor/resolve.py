@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 
 from .._typing import NamedTuple
-from ..name import parse
+from ..grammar.name import parse
 from .fs import Lookup, RootFS
 
 # systemd's PATH for system services when a unit sets none (systemd.exec(5)): what

@@ -18,11 +18,11 @@ import posixpath
 import re
 
 from .._typing import NamedTuple
-from ..catalog import shim_for_binary
-from ..name import parse
+from ..grammar.catalog import shim_for_binary
+from ..grammar.name import parse
+from ..grammar.versions import containerd_release, containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.toml import parse_toml
-from ..versions import containerd_series
 from .context import Facts, LintContext, location, placeholder
 from .filetype import FileType
 from .finding import Location
@@ -156,6 +156,13 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
         imports=isinstance(imports, Sequence) and bool(imports.items),
         cri=bool(sections),
     )
+
+
+def runtime_path_honoured(containerd: str) -> bool:
+    """SPEC §6: ``runtime_path`` replaces the runtime_type's shim from 1.6.21 and 1.7.1;
+    1.6.0-1.6.20 and 1.7.0 ignore it (the runtime_type's shim runs)."""
+    release = containerd_release(containerd)
+    return release >= (1, 7, 1) or (1, 6, 21) <= release < (1, 7, 0)
 
 
 def imports(doc: Mapping, source: SourceFile) -> list[tuple[str, Location]]:
