@@ -14,9 +14,9 @@ import os
 from types import SimpleNamespace
 
 from ._typing import TYPE_CHECKING, NamedTuple
+from .grammar.versions import CONTAINERD_KNOWN, DEFAULT_CONTAINERD, DEFAULT_DOCKER, DOCKER_KNOWN
 from .lint.finding import SEVERITIES
 from .lint.source import DEFAULT_MAX_BYTES
-from .versions import CONTAINERD_KNOWN, DEFAULT_CONTAINERD, DEFAULT_DOCKER, DOCKER_KNOWN
 
 if TYPE_CHECKING:
     import argparse

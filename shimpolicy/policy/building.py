@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER, containerd_series, docker_major
+from ..grammar.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER, containerd_series, docker_major
 from .model import (
     PLACEHOLDERS,
     Conditions,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import syntax
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..docker import stock_runtimes
+from ..grammar.docker import stock_runtimes
 from ..lint.kubernetes import label_errors, subdomain_errors
 from ..policy import Policy, PolicyError
 from ..syntax.json import parse_json

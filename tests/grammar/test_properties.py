@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 import shimpolicy
 from fuzz import strategies
-from shimpolicy.catalog import SHIMS, Shim, shim_for_binary
-from shimpolicy.name import _is_plain, _parse, _parse_full, binary_name, is_absolute
+from shimpolicy.grammar.catalog import SHIMS, Shim, shim_for_binary
+from shimpolicy.grammar.name import _is_plain, _parse, _parse_full, binary_name, is_absolute
 
 if TYPE_CHECKING:
-    from shimpolicy.versions import ContainerdSeries, Platform
+    from shimpolicy.grammar.versions import ContainerdSeries, Platform
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0")
 SERIES: tuple[ContainerdSeries, ...] = ("1.5", "1.6", "1.7", "2")

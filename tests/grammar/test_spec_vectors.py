@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import shimpolicy
-from shimpolicy.name import binary_name, is_absolute
+from shimpolicy.grammar.name import binary_name, is_absolute
 
 CONTAINERD = ("1.5", "1.6", "1.7", "2.0", "2.1", "2.3")
 ERR_15 = "invalid runtime name {}, correct runtime name should format like io.containerd.runc.v1"

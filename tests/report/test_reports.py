@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,23 +11,14 @@ from shimpolicy.lint.engine import LintResult, lint_paths
 from shimpolicy.lint.finding import Finding, Location
 from shimpolicy.policy import Policy
 from shimpolicy.report import WRITERS
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
-
-
-def _shared() -> Path | None:
-    for base in (ROOT.parent / "shared", Path("/work/shared")):
-        if (base / "schemas" / "sarif-2.1.0.json").is_file():
-            return base
-    return None
+from tests.conftest import FIXTURES, SHARED
 
 
 def _sarif_schema() -> dict[str, Any]:
-    shared = _shared()
-    if shared is None:
+    path = SHARED / "schemas" / "sarif-2.1.0.json"
+    if not path.is_file():
         pytest.skip("shared/schemas/sarif-2.1.0.json is not beside this checkout")
-    schema: dict[str, Any] = json.loads((shared / "schemas" / "sarif-2.1.0.json").read_text())
+    schema: dict[str, Any] = json.loads(path.read_text())
     return schema
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ._typing import NamedTuple
+from .._typing import NamedTuple
 
 
 class Token(NamedTuple):

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from shimpolicy.syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from shimpolicy.syntax.toml import parse_toml
+from tests.conftest import CORPUS
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "syntax" / "toml"
+FIXTURES = ALL_FIXTURES / "syntax" / "toml"
 VALID_FIXTURES = sorted((FIXTURES / "valid").glob("*.toml"))
 
 
@@ -467,14 +469,7 @@ def test_bom_changes_no_value_and_no_position() -> None:
     assert parse_toml("\ufeff" + text) == parse_toml(text)
 
 
-def _realworld_root() -> Path:
-    # CI lays shared/ beside the checkout; a developer's tree has it at /work/shared.
-    beside = Path(__file__).resolve().parents[2] / "shared"
-    shared = beside if beside.is_dir() else Path("/work/shared")
-    return shared / "corpus" / "realworld" / "containerd"
-
-
-REALWORLD = _realworld_root()
+REALWORLD = CORPUS / "containerd"
 
 
 @pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"no real-world corpus at {REALWORLD}")

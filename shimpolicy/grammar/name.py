@@ -18,9 +18,9 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
+from .._typing import TYPE_CHECKING, NamedTuple
 from . import _gofilepath
 from ._tokenizer import Tokenizer
-from ._typing import TYPE_CHECKING, NamedTuple
 from .catalog import Shim, shim_for_base, shim_for_binary
 from .versions import DEFAULT_CONTAINERD, containerd_series, platform_name
 

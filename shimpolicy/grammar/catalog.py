@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from fnmatch import translate
 from functools import cache, lru_cache
 
-from ._typing import NamedTuple
+from .._typing import NamedTuple
 
 
 class Shim(NamedTuple):

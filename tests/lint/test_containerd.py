@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -10,29 +9,21 @@ import pytest
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.finding import Location
 from shimpolicy.policy import Policy
+from tests import conftest
+from tests.conftest import CORPUS, Row, needs_corpus, policy
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "containerd"
-CORPUS = Path("/work/shared/corpus/realworld")
-
-Row = tuple[int, int, int, int, str, str, str]
-
-
-@cache
-def policy(containerd: str = "2.0") -> Policy:
-    return Policy.from_dict({"version": 1, "extends": "default", "containerd": containerd})
+FIXTURES = ALL_FIXTURES / "containerd"
 
 
-def rows(path: Path, containerd: str = "2.0") -> list[Row]:
-    result = lint_paths([str(path)], policy(containerd))
-    return [
-        (f.line, f.column, f.end_line, f.end_column, f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
+def rows(path: Path, pol: Policy | None = None) -> list[Row]:
+    """conftest.rows, for containerd 2.0 unless ``pol`` says otherwise."""
+    return conftest.rows(path, pol or policy(containerd="2.0"))
 
 
 def where(text: str, containerd: str = "2.0") -> list[tuple[int, int, str]]:
     """(line, column, rule) of every finding for a config.toml given as text."""
-    result = lint_text(text, "config.toml", policy(containerd))
+    result = lint_text(text, "config.toml", policy(containerd=containerd))
     return [(f.line, f.column, f.rule) for f in result.findings]
 
 
@@ -85,7 +76,7 @@ def test_version_3_layout_is_read_from_the_cri_runtime_plugin() -> None:
 
 
 def test_version_3_is_too_new_for_containerd_1_7() -> None:
-    assert rows(FIXTURES / "layouts" / "v3", "1.7")[0] == (
+    assert rows(FIXTURES / "layouts" / "v3", policy(containerd="1.7"))[0] == (
         2,
         11,
         2,
@@ -99,7 +90,7 @@ def test_version_3_is_too_new_for_containerd_1_7() -> None:
 
 
 def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
-    assert rows(FIXTURES / "layouts" / "v1", "1.7")[0] == (
+    assert rows(FIXTURES / "layouts" / "v1", policy(containerd="1.7"))[0] == (
         1,
         1,
         1,
@@ -113,7 +104,8 @@ def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
 
 
 def test_version_2_needs_no_conversion_on_containerd_1_7() -> None:
-    assert [r[4] for r in rows(FIXTURES / "layouts" / "v2", "1.7")] == ["SP106", "SP401"]
+    found = rows(FIXTURES / "layouts" / "v2", policy(containerd="1.7"))
+    assert [r[4] for r in found] == ["SP106", "SP401"]
 
 
 # -- positions --------------------------------------------------------------------------
@@ -196,7 +188,7 @@ def test_positions_of_dotted_quoted_inline_and_multiline_values() -> None:
 def test_a_default_dump_is_clean_apart_from_its_version() -> None:
     # Inert default_runtime / untrusted_workload_runtime tables, empty runtime_engine and
     # runtime_root, BinaryName = "", and the v1 runtime plugin's own `runtime = "runc"`.
-    assert rows(FIXTURES / "default-dump.toml", "1.7") == []
+    assert rows(FIXTURES / "default-dump.toml", policy(containerd="1.7")) == []
     assert [r[4] for r in rows(FIXTURES / "default-dump.toml")] == ["SP407"]
 
 
@@ -238,7 +230,7 @@ def test_files_without_a_cri_section_have_nothing_to_check() -> None:
 
 
 def test_placeholders_are_unresolvable_values() -> None:
-    assert rows(FIXTURES / "placeholders.toml", "1.7") == [
+    assert rows(FIXTURES / "placeholders.toml", policy(containerd="1.7")) == [
         (
             4,
             26,
@@ -283,7 +275,7 @@ def test_placeholders_are_unresolvable_values() -> None:
 
 
 def test_legacy_settings_on_containerd_1_7() -> None:
-    assert rows(FIXTURES / "legacy.toml", "1.7") == [
+    assert rows(FIXTURES / "legacy.toml", policy(containerd="1.7")) == [
         (
             8,
             18,
@@ -323,7 +315,7 @@ def test_legacy_settings_on_containerd_1_7() -> None:
 
 
 def test_the_untrusted_conflict_points_at_the_other_definition() -> None:
-    result = lint_paths([str(FIXTURES / "legacy.toml")], policy("1.7"))
+    result = lint_paths([str(FIXTURES / "legacy.toml")], policy(containerd="1.7"))
     (conflict,) = [f for f in result.findings if f.rule == "SP405"]
     assert conflict.related == (
         Location(str(FIXTURES / "legacy.toml"), 14, 58, 14, 67, "runtimes.untrusted"),
@@ -492,7 +484,7 @@ def test_a_drop_in_gets_the_runtime_type_from_the_config_beside_it(tmp_path: Pat
         "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kata.options]\n"
         "  ConfigPath = '/opt/kata/configuration.toml'\n"
     )
-    assert lint_paths([str(tmp_path)], policy()).findings == ()
+    assert lint_paths([str(tmp_path)], policy(containerd="2.0")).findings == ()
 
 
 def test_version_must_be_an_integer() -> None:
@@ -621,7 +613,7 @@ def test_binary_name_relative_path() -> None:
 
 
 def rows_of(text: str, containerd: str = "2.0") -> list[tuple[int, int, str, str]]:
-    result = lint_text(text, "config.toml", policy(containerd))
+    result = lint_text(text, "config.toml", policy(containerd=containerd))
     return [(f.line, f.column, f.rule, f.message) for f in result.findings]
 
 
@@ -642,8 +634,8 @@ def rows_of(text: str, containerd: str = "2.0") -> list[tuple[int, int, str, str
     ],
 )
 def test_odd_shapes_are_read_without_error(text: str) -> None:
-    lint_text(text, "config.toml", policy())
-    lint_text(text, "config.toml", policy("1.6"))
+    lint_text(text, "config.toml", policy(containerd="2.0"))
+    lint_text(text, "config.toml", policy(containerd="1.6"))
 
 
 def test_unparsable_toml_is_a_parse_error() -> None:
@@ -653,7 +645,7 @@ def test_unparsable_toml_is_a_parse_error() -> None:
 # -- the real-world corpus --------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (CORPUS / "containerd").is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_containerd_configs() -> None:
     result = lint_paths([str(CORPUS / "containerd")], Policy.default())
     found = [
@@ -681,9 +673,9 @@ def test_realworld_containerd_configs() -> None:
     assert result.files_checked == 10
 
 
-@pytest.mark.skipif(not (CORPUS / "containerd").is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_containerd_configs_for_containerd_1_7() -> None:
-    result = lint_paths([str(CORPUS / "containerd")], policy("1.7"))
+    result = lint_paths([str(CORPUS / "containerd")], policy(containerd="1.7"))
     found = [
         (f.path.split("/containerd/", 1)[1], f.line, f.column, f.rule)
         for f in result.findings

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from shimpolicy.cli import main
+from tests.conftest import FIXTURES as ALL_FIXTURES
+from tests.conftest import ROOT
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cli"
+FIXTURES = ALL_FIXTURES / "cli"
 TREE = FIXTURES / "tree"
 
 
@@ -218,7 +220,7 @@ def test_no_command_prints_help_and_exits_2() -> None:
 
 
 def test_python_dash_m_and_console_script_agree() -> None:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     p = subprocess.run(
         [sys.executable, "-m", "shimpolicy", "check", "io.containerd.kata.v2"],
         capture_output=True,

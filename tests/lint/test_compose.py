@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shimpolicy.lint.compose import Malformed, _closing_brace, _stack_file, interpolations
-from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.engine import lint_text
 from shimpolicy.policy import Policy
+from tests.conftest import CORPUS, findings, needs_corpus, policy, text_findings
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-HERE = Path(__file__).parent
-FIXTURES = HERE / "fixtures" / "compose"
-RULES = HERE.parent / "rules"
-CORPUS = HERE.parent.parent / "shared" / "corpus" / "realworld"
-
-Row = tuple[str, str, str, str, str]  # path, "line:column-end_line:end_column", rule, ...
-
-
-def policy(**settings: str) -> Policy:
-    return Policy.from_dict({"version": 1, "extends": "default", **settings})
-
-
-def findings(paths: list[str], pol: Policy | None = None) -> list[Row]:
-    result = lint_paths(paths, pol or Policy.default())
-    return [
-        (f.path, f"{f.line}:{f.column}-{f.end_line}:{f.end_column}", f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
-
-
-def text_findings(
-    text: str, filename: str = "compose.yaml", pol: Policy | None = None
-) -> list[tuple[int, int, str, str]]:
-    result = lint_text(text, filename, pol or Policy.default())
-    return [(f.line, f.column, f.rule, f.severity) for f in result.findings]
+FIXTURES = ALL_FIXTURES / "compose"
 
 
 @pytest.fixture(autouse=True)
@@ -485,13 +462,14 @@ def test_configured_names_from_a_daemon_json_elsewhere_are_accepted() -> None:
 
 def test_before_docker_23_every_unconfigured_name_needs_daemon_json() -> None:
     text = "services:\n  app:\n    image: alpine\n    runtime: io.containerd.kata.v2\n"
-    assert text_findings(text, pol=policy(docker="22.06")) == [(4, 14, "SP301", "warning")]
-    assert text_findings(text, pol=policy(docker="23")) == []
+    found = text_findings(text, "compose.yaml", pol=policy(docker="22.06"))
+    assert found == [(4, 14, "SP301", "warning")]
+    assert text_findings(text, "compose.yaml", pol=policy(docker="23")) == []
 
 
 def test_template_markers_left_after_interpolation_are_unresolvable() -> None:
     text = "services:\n  app:\n    image: alpine\n    runtime: '{{ .Values.runtime }}'\n"
-    assert text_findings(text) == [(4, 14, "SP003", "info")]
+    assert text_findings(text, "compose.yaml") == [(4, 14, "SP003", "info")]
 
 
 def test_every_document_of_a_stream_is_checked() -> None:
@@ -499,7 +477,7 @@ def test_every_document_of_a_stream_is_checked() -> None:
         "services:\n  a:\n    runtime: io.containerd.kata.v2\n---\n"
         "services:\n  b:\n    runtime: /usr/bin/kata\n"
     )
-    assert text_findings(text) == [(7, 14, "SP104", "error")]
+    assert text_findings(text, "compose.yaml") == [(7, 14, "SP104", "error")]
 
 
 def test_version_3_without_placement_is_not_taken_for_a_stack_file() -> None:
@@ -507,7 +485,7 @@ def test_version_3_without_placement_is_not_taken_for_a_stack_file() -> None:
         'version: "3.9"\nservices:\n  app:\n    image: alpine\n    runtime: io.containerd.kata.v2\n'
         "    deploy:\n      resources: {limits: {memory: 1G}}\n"
     )
-    assert text_findings(text) == []
+    assert text_findings(text, "compose.yaml") == []
 
 
 def test_a_shared_runtime_names_every_service_that_takes_it() -> None:
@@ -529,8 +507,6 @@ def test_a_shared_runtime_names_every_service_that_takes_it() -> None:
 
 
 # ---------------------------------------------------------------- real-world files
-
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="real-world corpus not present")
 
 
 @needs_corpus

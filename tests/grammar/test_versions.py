@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shimpolicy.policy import Policy
-from shimpolicy.versions import (
+from shimpolicy.grammar.versions import (
     CONTAINERD_NEWEST,
     DEFAULT_CONTAINERD,
     DEFAULT_DOCKER,
@@ -14,6 +13,7 @@ from shimpolicy.versions import (
     containerd_series,
     docker_major,
 )
+from shimpolicy.policy import Policy
 
 
 @pytest.mark.parametrize(

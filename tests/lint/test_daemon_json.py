@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shimpolicy.lint.context import Facts
 from shimpolicy.lint.daemon_json import TYPE
-from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.engine import lint_text
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
+from tests.conftest import CORPUS, findings, needs_corpus, policy, text_findings
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-HERE = Path(__file__).parent
-FIXTURES = HERE / "fixtures" / "daemon_json"
-RULES = HERE.parent / "rules"
-CORPUS = HERE.parent.parent / "shared" / "corpus" / "realworld" / "docker"
-
-Row = tuple[str, str, str, str, str]  # path, "line:column-end_line:end_column", rule, ...
-
-
-def policy(**settings: str) -> Policy:
-    return Policy.from_dict({"version": 1, "extends": "default", **settings})
-
-
-def findings(paths: list[str], pol: Policy | None = None) -> list[Row]:
-    result = lint_paths(paths, pol or Policy.default())
-    return [
-        (f.path, f"{f.line}:{f.column}-{f.end_line}:{f.end_column}", f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
-
-
-def text_findings(text: str, pol: Policy | None = None) -> list[tuple[int, int, str, str]]:
-    result = lint_text(text, "daemon.json", pol or Policy.default())
-    return [(f.line, f.column, f.rule, f.severity) for f in result.findings]
+FIXTURES = ALL_FIXTURES / "daemon_json"
 
 
 @pytest.fixture(autouse=True)
@@ -451,14 +429,14 @@ def test_top_level_value_must_be_an_object() -> None:
 def test_keys_fold_like_go_long_s_matches_s() -> None:
     # "option\u017f" is "options" to Go's decoder, so D3.5 applies.
     text = '{"runtimes": {"crun": {"path": "crun", "option\u017f": {"SystemdCgroup": true}}}}'
-    assert text_findings(text) == [(1, 40, "SP205", "error")]
+    assert text_findings(text, "daemon.json") == [(1, 40, "SP205", "error")]
 
 
 def test_dotless_i_folds_onto_i_from_docker_25_only() -> None:
     # Go 1.21 (Docker 25 and later) folds U+0131 onto I; Docker 24's Go did not.
     text = '{"runtimes": {"kata": {"runt\u0131meType": "io.containerd.kata.v2"}}}'
-    assert text_findings(text, policy(docker="25")) == []
-    assert text_findings(text, policy(docker="24")) == [
+    assert text_findings(text, "daemon.json", policy(docker="25")) == []
+    assert text_findings(text, "daemon.json", policy(docker="24")) == [
         (1, 15, "SP203", "error"),
         (1, 24, "SP208", "warning"),
     ]
@@ -466,13 +444,13 @@ def test_dotless_i_folds_onto_i_from_docker_25_only() -> None:
 
 def test_null_runtimes_empties_what_came_before() -> None:
     text = '{"runtimes": {"broken": {}}, "runtimes": null}'
-    assert text_findings(text) == [(1, 2, "SP212", "warning")]
+    assert text_findings(text, "daemon.json") == [(1, 2, "SP212", "warning")]
 
 
 def test_null_leaves_a_string_as_it_was() -> None:
     # Go: null does not change a string field, so the path set first is kept.
     text = '{"runtimes": {"crun": {"path": "/usr/bin/crun", "path": null}}}'
-    assert text_findings(text) == [(1, 24, "SP212", "warning")]
+    assert text_findings(text, "daemon.json") == [(1, 24, "SP212", "warning")]
 
 
 def test_empty_options_and_empty_args_are_accepted_as_docker_does() -> None:
@@ -481,7 +459,7 @@ def test_empty_options_and_empty_args_are_accepted_as_docker_does() -> None:
         '{"runtimes": {"crun": {"path": "crun", "options": {}},'
         ' "kata": {"runtimeType": "io.containerd.kata.v2", "runtimeArgs": []}}}'
     )
-    assert text_findings(text) == []
+    assert text_findings(text, "daemon.json") == []
 
 
 def test_only_the_first_settings_problem_of_a_runtime_is_reported_as_dockerd_does() -> None:
@@ -490,13 +468,13 @@ def test_only_the_first_settings_problem_of_a_runtime_is_reported_as_dockerd_doe
         '{"runtimes": {"x": {"path": "x", "runtimeType": "io.containerd.kata.v2",'
         ' "options": {"a": 1}}}}'
     )
-    assert text_findings(text) == [(1, 34, "SP204", "error")]
+    assert text_findings(text, "daemon.json") == [(1, 34, "SP204", "error")]
 
 
 def test_a_path_without_arguments_is_run_without_a_shell() -> None:
     # No runtimeArgs: no wrapper script, so spaces in the path are harmless.
     text = '{"runtimes": {"crun": {"path": "/opt/my runtimes/crun"}}}'
-    assert text_findings(text) == []
+    assert text_findings(text, "daemon.json") == []
 
 
 def test_a_leading_tilde_or_hash_is_special_only_at_the_start_of_a_word() -> None:
@@ -504,7 +482,8 @@ def test_a_leading_tilde_or_hash_is_special_only_at_the_start_of_a_word() -> Non
         '{"runtimes": {"runsc": {"path": "runsc",'
         ' "runtimeArgs": ["--root=~/x", "a#b", "~/x", "#debug"]}}}'
     )
-    assert text_findings(text) == [(1, 79, "SP209", "warning"), (1, 86, "SP209", "warning")]
+    found = text_findings(text, "daemon.json")
+    assert found == [(1, 79, "SP209", "warning"), (1, 86, "SP209", "warning")]
 
 
 @pytest.mark.parametrize(
@@ -524,13 +503,14 @@ def test_a_leading_tilde_or_hash_is_special_only_at_the_start_of_a_word() -> Non
 def test_default_runtime_follows_d1_for_the_docker_version(
     name: str, docker: str, expected: list[tuple[int, int, str, str]]
 ) -> None:
-    assert text_findings(f'{{"default-runtime": "{name}"}}', policy(docker=docker)) == expected
+    text = f'{{"default-runtime": "{name}"}}'
+    assert text_findings(text, "daemon.json", policy(docker=docker)) == expected
 
 
 def test_default_runtime_naming_a_configured_runtime_is_never_checked_further() -> None:
     # D2: configured names win, even ones containerd could not resolve.
     text = '{"default-runtime": "my/odd.name", "runtimes": {"my/odd.name": {"path": "crun"}}}'
-    assert text_findings(text) == []
+    assert text_findings(text, "daemon.json") == []
 
 
 def test_collect_records_configured_runtimes_for_other_files() -> None:
@@ -552,11 +532,11 @@ def test_collect_records_configured_runtimes_for_other_files() -> None:
 # ---------------------------------------------------------------- real-world files
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="real-world corpus not present")
+@needs_corpus
 @pytest.mark.parametrize(
     "project", ["moby-dev-crun", "nvidia-data-science-stack", "nvidia-docker2", "youki-dind"]
 )
 def test_real_world_daemon_json_files_are_clean(project: str) -> None:
     # All four work as published: crun and youki by path, nvidia with "runtimeArgs": [] and
     # as the default runtime it configures itself.
-    assert findings([str(CORPUS / project)]) == []
+    assert findings([str(CORPUS / "docker" / project)]) == []

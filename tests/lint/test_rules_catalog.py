@@ -13,8 +13,8 @@ from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.rulebook import catalog, lookup
 from shimpolicy.policy import Policy, default_policy_table
 from shimpolicy.rulesdoc import render_index, splice
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SEVERITIES = ("error", "warning", "info")
 SOURCES = {
     "policy",

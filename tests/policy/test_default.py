@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 import shimpolicy
+from shimpolicy.grammar.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER
 from shimpolicy.policy import ACTIONS, CONTEXTS, PLACEHOLDERS, Policy, default_policy_table
 from shimpolicy.policy.building import schema
 from shimpolicy.policy.default_yaml import POLICY
-from shimpolicy.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER
+from tests.conftest import RULES as RULES_DIR
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 POLICY_DIR = Path(shimpolicy.__file__).resolve().parent / "policy"
 
 

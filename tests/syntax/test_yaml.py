@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 import shimpolicy.syntax.yaml as syntax_yaml
 from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, SyntaxProblem
 from shimpolicy.syntax.yaml import parse_yaml
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "syntax" / "yaml"
+FIXTURES = ALL_FIXTURES / "syntax" / "yaml"
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
 NULL = "tag:yaml.org,2002:null"

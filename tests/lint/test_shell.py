@@ -15,8 +15,7 @@ from shimpolicy.policy import Policy
 from shimpolicy.syntax import Mapping, Scalar, Span, SyntaxProblem
 from shimpolicy.syntax.shell import find_runtime_flags
 from shimpolicy.syntax.yaml import parse_yaml
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.conftest import FIXTURES, rows
 
 PATH_IN_REQUEST = (
     "is a path that containerd would execute directly as root (C2 step 2); chosen per "
@@ -28,14 +27,6 @@ RELATIVE = (
     "container's bundle directory), where it does not exist; use an absolute path, or a "
     "bare name looked up on PATH"
 )
-
-
-def rows(path: Path) -> list[tuple[int, int, int, int, str, str, str]]:
-    result = lint_paths([str(path)], Policy.default())
-    return [
-        (f.line, f.column, f.end_line, f.end_column, f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
 
 
 def written(path: Path, line: int, column: int, end_column: int) -> str:

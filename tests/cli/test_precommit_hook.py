@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
+
 [HOOK] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.kubernetes import label_errors, subdomain_errors, template_syntax
 from shimpolicy.policy import Policy
 from shimpolicy.syntax import Span
+from tests.conftest import CORPUS, needs_corpus, rows
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
-CORPUS = Path("/work/shared/corpus/realworld")
+FIXTURES = ALL_FIXTURES / "kubernetes"
 
 LABEL = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
@@ -25,14 +24,6 @@ SUBDOMAIN = (
     "regex used for validation is "
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
-
-
-def rows(path: Path) -> list[tuple[int, int, int, int, str, str, str]]:
-    result = lint_paths([str(path)], Policy.default())
-    return [
-        (f.line, f.column, f.end_line, f.end_column, f.rule, f.severity, f.message)
-        for f in result.findings
-    ]
 
 
 # -- Kubernetes' own validation, reproduced -------------------------------------------------
@@ -265,7 +256,7 @@ def test_template_syntax_outside_comments(text: str, span: Span | None) -> None:
 # -- the real-world corpus -----------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (CORPUS / "k8s").is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_manifests() -> None:
     result = lint_paths([str(CORPUS / "k8s")], Policy.default())
     found = [

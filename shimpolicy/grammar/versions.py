@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ._typing import TYPE_CHECKING
+from .._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Literal

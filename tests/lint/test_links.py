@@ -14,10 +14,10 @@ from shimpolicy.lint.finding import Location
 from shimpolicy.lint.links import build_graph, group_of, render_dot, render_text
 from shimpolicy.lint.scope import same_tree
 from shimpolicy.policy import Policy
+from tests.conftest import CORPUS, needs_corpus
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "links"
-RULES = Path(__file__).parent.parent / "rules"
-CORPUS = Path("/work/shared/corpus/realworld")
+FIXTURES = ALL_FIXTURES / "links"
 
 
 def rows(path: Path) -> list[tuple[str, int, int, str, str, str, tuple[Location, ...]]]:
@@ -284,7 +284,7 @@ def test_graph_of_nothing() -> None:
 # -- the real-world corpus: unrelated projects are not linked --------------------------
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="real-world corpus not present")
+@needs_corpus
 def test_realworld_containerd_and_kubernetes_together() -> None:
     result = lint_paths([str(CORPUS / "containerd"), str(CORPUS / "k8s")], Policy.default())
     assert [f for f in result.findings if f.rule.startswith("SP7")] == []

@@ -17,8 +17,9 @@ from shimpolicy.policy import (
     explain,
     render_policy,
 )
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "policy"
+FIXTURES = ALL_FIXTURES / "policy"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +11,9 @@ from hypothesis import strategies as st
 
 from shimpolicy.syntax import Span
 from shimpolicy.syntax.shell import RuntimeFlag, find_runtime_flags
+from tests.conftest import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "syntax" / "shell"
+FIXTURES = ALL_FIXTURES / "syntax" / "shell"
 
 
 def only(text: str) -> RuntimeFlag:
