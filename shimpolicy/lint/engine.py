@@ -75,6 +75,7 @@ _TYPES: LazyRegistry[FileType] = LazyRegistry(
         "containerd": "containerd",
         "kubernetes": "kubernetes",
         "shell": "shell",
+        "systemd": "systemd",
         "workflow": "workflow",
     },
     "TYPE",

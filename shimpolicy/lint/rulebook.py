@@ -21,7 +21,8 @@ class RuleDoc(NamedTuple):
     name: str
     title: str
     severity: str  # default severity: error | warning | info
-    source: str  # policy | file | daemon.json | compose | containerd | kubernetes | shell | links
+    source: str  # policy | file | daemon.json | dockerd | compose | containerd | kubernetes |
+    # shell | links
     rationale: str
     spec: tuple[str, ...]
     references: tuple[str, ...]
