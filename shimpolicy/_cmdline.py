@@ -22,8 +22,21 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
+<<<<<<< HEAD
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
 FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")
+=======
+COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
+FILE_TYPES = (
+    "daemon.json",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "systemd",
+    "workflow",
+)
+>>>>>>> main
 
 
 class Option(NamedTuple):

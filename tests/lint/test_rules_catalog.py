@@ -22,6 +22,7 @@ SOURCES = {
     "policy",
     "file",
     "daemon.json",
+    "dockerd",
     "compose",
     "containerd",
     "kubernetes",
