@@ -22,11 +22,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-<<<<<<< HEAD
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
-FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")
-=======
-COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
 FILE_TYPES = (
     "daemon.json",
     "compose",
@@ -36,7 +32,6 @@ FILE_TYPES = (
     "systemd",
     "workflow",
 )
->>>>>>> main
 
 
 class Option(NamedTuple):
