@@ -14,17 +14,25 @@ import os
 from types import SimpleNamespace
 
 from ._typing import TYPE_CHECKING, NamedTuple
+from .grammar.versions import CONTAINERD_KNOWN, DEFAULT_CONTAINERD, DEFAULT_DOCKER, DOCKER_KNOWN
 from .lint.finding import SEVERITIES
 from .lint.source import DEFAULT_MAX_BYTES
-from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
     from typing import Any
 
-COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
-FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")
+COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
+FILE_TYPES = (
+    "daemon.json",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "systemd",
+    "workflow",
+)
 
 
 class Option(NamedTuple):
@@ -52,13 +60,14 @@ VERSION_OPTIONS = (
         ("--containerd",),
         "containerd",
         metavar="V",
-        help=f"containerd rules to apply ({', '.join(CONTAINERD_VERSIONS)})",
+        help=f"containerd release or series to reproduce (known: {CONTAINERD_KNOWN}; a "
+        f"series such as 1.7 is its newest release; default {DEFAULT_CONTAINERD})",
     ),
     Option(
         ("--docker",),
         "docker",
         metavar="V",
-        help=f"Docker version for D1 ({DOCKER_VERSIONS[0]} … {DOCKER_VERSIONS[-1]})",
+        help=f"Docker version to reproduce ({DOCKER_KNOWN}; default {DEFAULT_DOCKER})",
     ),
     Option(
         ("--platform",),
@@ -251,6 +260,12 @@ EPILOGS = {
         "(not used)",
         "shimpolicy rule",
         "shimpolicy rule sp104",
+    ),
+    "doctor": _epilog(
+        "nothing at or above --fail-on (always, with --exit-zero)",
+        "findings at or above --fail-on",
+        "shimpolicy doctor",
+        "shimpolicy doctor --root /mnt/node-image --format json k8s/",
     ),
     "graph": _epilog(
         "every chain leads to a binary the policy allows or warns about",
@@ -462,6 +477,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             nargs="*",
             metavar="PATH",
             help="file or directory (default: the current directory)",
+        )
+
+    if only in (None, "doctor"):
+        d = sub.add_parser(
+            "doctor",
+            help="check that the binaries of every configured runtime are there and safe",
+            description="Read this node's containerd and Docker configuration and check "
+            "that every runtime's binaries exist where the daemons look, are executable, and "
+            "that only root can replace them.  Kubernetes manifests given as PATHs tell "
+            "which containerd handlers RuntimeClasses use.",
+            epilog=EPILOGS["doctor"],
+        )
+        d.add_argument(
+            "--root",
+            metavar="DIR",
+            default="/",
+            help="take DIR as the node's / (an image, a mounted disk); nothing under it is run",
+        )
+        add(d, VERSION_OPTIONS[:3])
+        doctor_options = ("format", "fail_on", "exit_zero", "color")
+        add(d, tuple(o for o in LINT_OPTIONS if o.dest in doctor_options))
+        d.add_argument(
+            "paths", nargs="*", metavar="PATH", help="Kubernetes manifest or directory of them"
         )
 
     if only in (None, "serve"):
