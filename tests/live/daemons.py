@@ -10,7 +10,6 @@ Every daemon is stopped by the PID this module started, never by name.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -111,7 +110,11 @@ class Containerd:
             shutil.rmtree(self.home)
         for sub in ("root", "state", "run", "opt", "varlib"):
             (self.home / sub).mkdir(parents=True)
-        mounts = {self.home / "run": "/run", self.home / "opt": "/opt", self.home / "varlib": "/var/lib"}
+        mounts = {
+            self.home / "run": "/run",
+            self.home / "opt": "/opt",
+            self.home / "varlib": "/var/lib",
+        }
         argv = [
             CONTAINERD,
             "--config", str(self.config),

@@ -60,6 +60,4 @@ def lint(path: Path, kind: str, *options: str) -> list[Finding]:
 
 def load_errors(findings: list[Finding]) -> list[Finding]:
     """The errors that say the daemon refuses the file (exits, or fails its CRI plugin)."""
-    return [
-        f for f in findings if f.severity == "error" and not f.rule.startswith(NOT_AT_LOAD)
-    ]
+    return [f for f in findings if f.severity == "error" and not f.rule.startswith(NOT_AT_LOAD)]
