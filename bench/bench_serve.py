@@ -19,6 +19,7 @@ import json
 import math
 import multiprocessing
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -172,13 +173,22 @@ def _client_process(job: _Job) -> tuple[list[float], list[str], float]:
     return latencies, failures, time.time()
 
 
-def _start_server() -> tuple[subprocess.Popen[str], int]:
+def _start_server(nofile: int | None = None) -> tuple[subprocess.Popen[str], int]:
+    """A server on an ephemeral port; ``nofile``: its open-file limit (systemd's default
+    soft limit is 1024)."""
     code = "import sys; from shimpolicy.serve import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+
+    def limit() -> None:
+        if nofile is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "--listen", f"tcp://{HOST}:0"],
         stderr=subprocess.PIPE,
         text=True,
         cwd=tempfile.gettempdir(),  # no policy file there: the default policy
+        preexec_fn=limit,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()

@@ -14,9 +14,9 @@ import os
 from types import SimpleNamespace
 
 from ._typing import TYPE_CHECKING, NamedTuple
+from .grammar.versions import CONTAINERD_KNOWN, DEFAULT_CONTAINERD, DEFAULT_DOCKER, DOCKER_KNOWN
 from .lint.finding import SEVERITIES
 from .lint.source import DEFAULT_MAX_BYTES
-from .versions import CONTAINERD_VERSIONS, DOCKER_VERSIONS
 
 if TYPE_CHECKING:
     import argparse
@@ -50,13 +50,14 @@ VERSION_OPTIONS = (
         ("--containerd",),
         "containerd",
         metavar="V",
-        help=f"containerd rules to apply ({', '.join(CONTAINERD_VERSIONS)})",
+        help=f"containerd release or series to reproduce (known: {CONTAINERD_KNOWN}; a "
+        f"series such as 1.7 is its newest release; default {DEFAULT_CONTAINERD})",
     ),
     Option(
         ("--docker",),
         "docker",
         metavar="V",
-        help=f"Docker version for D1 ({DOCKER_VERSIONS[0]} … {DOCKER_VERSIONS[-1]})",
+        help=f"Docker version to reproduce ({DOCKER_KNOWN}; default {DEFAULT_DOCKER})",
     ),
     Option(("--platform",), "platform", choices=("linux", "windows")),
 )

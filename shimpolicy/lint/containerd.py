@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 
 from .._typing import NamedTuple
-from ..catalog import shim_for_binary
-from ..name import parse
+from ..grammar.catalog import shim_for_binary
+from ..grammar.name import parse
+from ..grammar.versions import containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.toml import parse_toml
-from ..versions import containerd_series
 from .context import Facts, LintContext, location, placeholder
 from .filetype import FileType
 from .finding import Location

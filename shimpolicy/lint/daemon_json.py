@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from functools import cache
 from itertools import pairwise
 
-from ..docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
-from ..name import parse
+from ..grammar.docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.name import parse
+from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
-from ..versions import docker_major
 from .context import Facts, LintContext, location, placeholder
 from .daemon_keys import accepted_keys, flat_keys
 from .filetype import FileType

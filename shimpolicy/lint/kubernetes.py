@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .._typing import NamedTuple
-from ..name import parse
+from ..grammar.name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
 from .context import Facts, LintContext, location, placeholder

@@ -22,8 +22,8 @@ import difflib
 from collections.abc import Collection, Iterable, Sequence
 
 from .._typing import TYPE_CHECKING, NamedTuple
+from ..grammar.versions import containerd_series
 from ..syntax import Span
-from ..versions import containerd_series
 from .context import Facts, LintContext, placeholder
 from .finding import Location
 from .scope import directory_of as _directory

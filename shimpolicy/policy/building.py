@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..versions import containerd_series, docker_major
+from ..grammar.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER, containerd_series, docker_major
 from .model import (
     PLACEHOLDERS,
     Conditions,
@@ -165,8 +165,8 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
     data = doc.data
     assert isinstance(data, dict)  # validated, or the trusted default policy
     base = default_parts() if data.get("extends") == "default" else None
-    containerd = _version(doc, "containerd", base.containerd if base else "2.0")
-    docker = _version(doc, "docker", base.docker if base else "28")
+    containerd = _version(doc, "containerd", base.containerd if base else DEFAULT_CONTAINERD)
+    docker = _version(doc, "docker", base.docker if base else DEFAULT_DOCKER)
     platform = str(data.get("platform", base.platform if base else "linux"))
     windows = platform == "windows"
     rules = _rules(doc, windows, base)

@@ -11,9 +11,9 @@ from .._typing import TYPE_CHECKING, NamedTuple
 
 # The unchecked forms of parse and docker_permits: a policy reads its versions and
 # platform once, not for every name it decides.
-from ..docker import _permits
-from ..name import RuntimeName, _parse
-from ..versions import containerd_series, docker_major, platform_name
+from ..grammar.docker import _permits
+from ..grammar.name import RuntimeName, _parse
+from ..grammar.versions import containerd_series, docker_major, platform_name
 from .building import Parts, build, default_parts
 from .model import CONTEXTS, Check, Conditions, Decision, Fill, PathIgnore, Rule, Settings, filler
 from .reading import Document, find_policy, plain, read_policy_file
@@ -21,7 +21,7 @@ from .reading import Document, find_policy, plain, read_policy_file
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
-    from ..versions import ContainerdSeries, Platform
+    from ..grammar.versions import ContainerdSeries, Platform
 
 # Decisions are remembered per name in each context; when one context's cache is full it
 # is dropped wholesale, which bounds memory without the bookkeeping of an LRU on the hot

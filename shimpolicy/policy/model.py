@@ -16,8 +16,8 @@ from fnmatch import fnmatchcase, translate
 from functools import lru_cache
 
 from .._typing import NamedTuple
-from ..docker import unknown_runtime_message
-from ..name import RuntimeName
+from ..grammar.docker import unknown_runtime_message
+from ..grammar.name import RuntimeName
 
 ACTIONS = ("allow", "warn", "deny")
 CONTEXTS = ("request", "config")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..docker import docker_permits, stock_runtimes, unknown_runtime_message
-from ..name import RuntimeName
+from ..grammar.docker import docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.name import RuntimeName
 from .engine import Policy
 from .model import Conditions, Decision, Rule, display
 

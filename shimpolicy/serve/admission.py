@@ -1,0 +1,88 @@
+"""A Kubernetes validating admission webhook: an ``AdmissionReview``
+(``admission.k8s.io/v1``) in, its verdict out, for RuntimeClass objects (K1, K2, K4) and
+the ``runtimeClassName`` of pods and pod templates (K3)."""
+
+from __future__ import annotations
+
+from .._typing import TYPE_CHECKING
+from .records import Answer, Problem
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .gate import Gate
+
+ADMISSION_API = "admission.k8s.io/v1"
+
+# Pod specs inside the objects a webhook may be sent, by (API group, kind) (K3).
+POD_SPEC_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "Pod"): ("spec",),
+    ("", "ReplicationController"): ("spec", "template", "spec"),
+    ("apps", "Deployment"): ("spec", "template", "spec"),
+    ("apps", "StatefulSet"): ("spec", "template", "spec"),
+    ("apps", "DaemonSet"): ("spec", "template", "spec"),
+    ("apps", "ReplicaSet"): ("spec", "template", "spec"),
+    ("batch", "Job"): ("spec", "template", "spec"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def validate(gate: Gate, review: dict[str, Any]) -> Answer:
+    """``/validate``: the AdmissionReview answering ``review``, or a 400 for a review
+    that is not one."""
+    request = review.get("request")
+    uid = request.get("uid") if isinstance(request, dict) else None
+    if review.get("apiVersion") != ADMISSION_API or review.get("kind") != "AdmissionReview":
+        return Answer(400, {"error": f"expected an {ADMISSION_API} AdmissionReview"}, (), {})
+    if not isinstance(request, dict) or not isinstance(uid, str):
+        return Answer(400, {"error": "the AdmissionReview has no request.uid"}, (), {})
+    problems = admission_problems(gate, request)
+    denials = [p.message for p in problems if p.deny]
+    response: dict[str, object] = {"uid": uid, "allowed": not denials}
+    if denials:
+        response["status"] = {"code": 403, "message": "; ".join(denials)}
+    warnings = [p.message for p in problems if not p.deny]
+    if warnings:
+        response["warnings"] = warnings
+    doc: dict[str, object] = {
+        "apiVersion": ADMISSION_API,
+        "kind": "AdmissionReview",
+        "response": response,
+    }
+    return Answer(200, doc, problems, _context(request))
+
+
+def admission_problems(gate: Gate, request: dict[str, Any]) -> tuple[Problem, ...]:
+    """Problems with the object of one AdmissionReview request."""
+    obj = request.get("object")
+    if not isinstance(obj, dict):  # DELETE and CONNECT carry none
+        return ()
+    gvk = request.get("kind")
+    key = (gvk.get("group", ""), gvk.get("kind", "")) if isinstance(gvk, dict) else ("", "")
+    if key == ("node.k8s.io", "RuntimeClass"):
+        return gate.runtime_class(obj)
+    path = POD_SPEC_PATHS.get(key)
+    if path is None:
+        return ()
+    # K3: the pod spec's ``runtimeClassName``, when the object has one.
+    spec: Any = obj
+    for step in path:
+        spec = spec.get(step) if isinstance(spec, dict) else None
+    value = spec.get("runtimeClassName") if isinstance(spec, dict) else None
+    if value is None:
+        return ()
+    return gate.runtime_class_name(f"{key[1]} {'.'.join((*path, 'runtimeClassName'))}", value)
+
+
+def _context(request: dict[str, Any]) -> dict[str, object]:
+    """What a log line says about the object a review was for."""
+    gvk = request.get("kind")
+    user = request.get("userInfo")
+    return {
+        "uid": request.get("uid"),
+        "operation": request.get("operation"),
+        "kind": gvk.get("kind") if isinstance(gvk, dict) else None,
+        "namespace": request.get("namespace"),
+        "name": request.get("name"),
+        "user": user.get("username") if isinstance(user, dict) else None,
+    }
