@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
-FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")
+FILE_TYPES = (
+    "daemon.json",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "systemd",
+    "workflow",
+)
 
 
 class Option(NamedTuple):

@@ -198,10 +198,19 @@ def _policy_command(args: Args, out: TextIO) -> int:
         return EXIT_OK
     if args.policy_command == "validate":
         try:
-            Policy.load(args.file)
+            policy = Policy.load(args.file)
         except PolicyError as e:
             raise UsageError(str(e)) from None
-        out.write(f"{args.file}: valid\n")
+        builds_on_default = policy.rules and all(
+            r.origin == Policy.default().source for r in policy.rules
+        )
+        note = (
+            "; it has no rules of its own, so it builds on the default policy "
+            "(write `extends: none` to start from nothing)"
+            if builds_on_default
+            else ""
+        )
+        out.write(f"{args.file}: valid{note}\n")
         return EXIT_OK
     raise UsageError("policy needs an action: show or validate")
 

@@ -206,7 +206,7 @@ def _unreadable_before_23(doc: Node | None, source: SourceFile, ctx: LintContext
     ctx.report(
         source,
         source.whole(),
-        "SP215",
+        "SP220",
         f'daemon.json {what}: Docker {ctx.docker} does not start ("unable to configure the '
         f'Docker daemon with file …: {why}"); {fix} (Docker 23 and later accept it)',
     )
@@ -283,7 +283,7 @@ class _Checker:
                 )
 
     def unknown_top_level(self) -> None:
-        """SP216: dockerd refuses keys that name none of its options, after flattening one
+        """SP221: dockerd refuses keys that name none of its options, after flattening one
         level of objects (see daemon_keys)."""
         accepted, flat = accepted_keys(self.major), flat_keys(self.major)
         last = {str(k.value): (k, v) for k, v in self.doc.items}  # a map: the last one counts
@@ -293,7 +293,7 @@ class _Checker:
                     if inner not in accepted:
                         self.report(
                             key.span,
-                            "SP216",
+                            "SP221",
                             f'"{name}" is not a daemon.json key, so dockerd reads the keys of its '
                             f'object as top-level keys, and "{inner}" is not one either: '
                             f"{self.refusal(inner)}{_suggest(name, accepted)}",
@@ -301,7 +301,7 @@ class _Checker:
             elif name not in accepted:
                 self.report(
                     key.span,
-                    "SP216",
+                    "SP221",
                     f'unknown key "{name}": {self.refusal(name)}{_suggest(name, accepted)}',
                 )
 
@@ -486,7 +486,7 @@ class _Checker:
         self.path_checks(entry)
 
     def script_name(self, entry: _Entry) -> None:
-        """SP217: up to Docker 24, a runtime with arguments gets a wrapper script written to
+        """SP222: up to Docker 24, a runtime with arguments gets a wrapper script written to
         <data-root>/gen-runtimes<N>/<name> (20.10 and 22.06 for any such runtime, 23 and 24
         for a path runtime), so a name that is not a plain file name stops dockerd."""
         if self.major > 24 or not entry.arg_items or (self.major >= 23 and not entry.path_value):
@@ -496,7 +496,7 @@ class _Checker:
             return
         self.report(
             entry.key.span,
-            "SP217",
+            "SP222",
             f'runtime name "{entry.name}" is not a file name: dockerd writes a wrapper script '
             f"for a runtime with runtimeArgs to <data-root>/gen-runtimes<N>/<name>, so Docker "
             f'{self.ctx.docker} does not start ("failed to start daemon: {failure}"); '

@@ -75,6 +75,7 @@ _TYPES: LazyRegistry[FileType] = LazyRegistry(
         "containerd": "containerd",
         "kubernetes": "kubernetes",
         "shell": "shell",
+        "systemd": "systemd",
         "workflow": "workflow",
     },
     "TYPE",
@@ -129,10 +130,17 @@ def _display(path: str) -> str:
 
 
 def lint_paths(
-    paths: Sequence[str], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
+    paths: Sequence[str | os.PathLike[str]], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
 ) -> LintResult:
+    """Lint the files and directory trees ``paths`` (the working directory when empty)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        # A string is a sequence too: taken as one, "/srv" would be the paths "/", "s", …
+        kind = type(paths).__name__
+        raise TypeError(
+            f"lint_paths takes a list of paths, not a {kind}: write lint_paths([path], policy)"
+        )
     exclude = tuple(options.exclude) + tuple(policy.exclude)
-    candidates = list(walk(paths or ["."], exclude))
+    candidates = list(walk([os.fspath(p) for p in paths] or ["."], exclude))
     # Every parsed tree lives until the run ends and none makes a reference cycle, so the
     # cyclic collector would only walk them again and again (a sixth of a large run) to
     # free nothing; reference counting still frees whatever is dropped.  A worker forked

@@ -559,7 +559,7 @@ def rules_for(text: str, docker: str = "20.10") -> list[tuple[str, int, int, str
 def test_unknown_top_level_key_stops_dockerd() -> None:
     assert rules_for('{"default_runtime": "runc"}') == [
         (
-            "SP216",
+            "SP221",
             1,
             2,
             'unknown key "default_runtime": Docker 20.10 does not start ("the following '
@@ -572,7 +572,7 @@ def test_unknown_top_level_key_stops_dockerd() -> None:
 def test_wrong_case_object_is_flattened_and_its_keys_refused() -> None:
     assert rules_for('{"Runtimes": {"crun": {"path": "/usr/bin/crun"}}}') == [
         (
-            "SP216",
+            "SP221",
             1,
             2,
             '"Runtimes" is not a daemon.json key, so dockerd reads the keys of its object as '
@@ -587,16 +587,16 @@ def test_wrong_case_object_is_flattened_and_its_keys_refused() -> None:
 
 def test_known_keys_follow_the_docker_version() -> None:
     proxies = '{"proxies": {"http-proxy": "http://proxy:3128"}}'
-    assert [r[0] for r in rules_for(proxies, "20.10")] == ["SP216"]
+    assert [r[0] for r in rules_for(proxies, "20.10")] == ["SP221"]
     assert rules_for(proxies, "23") == []
-    assert [r[0] for r in rules_for('{"cluster-store": "consul://x"}', "24")] == ["SP216"]
+    assert [r[0] for r in rules_for('{"cluster-store": "consul://x"}', "24")] == ["SP221"]
     assert rules_for('{"cluster-store": "consul://x"}', "20.10") == []
     assert rules_for('{"features": {"buildkit": true}, "builder": {"gc": {}}}', "20.10") == []
 
 
 def test_empty_file_and_byte_order_mark_stop_docker_before_23() -> None:
     empty = (
-        "SP215",
+        "SP220",
         1,
         1,
         'daemon.json is empty: Docker 20.10 does not start ("unable to configure the Docker '
@@ -606,7 +606,7 @@ def test_empty_file_and_byte_order_mark_stop_docker_before_23() -> None:
     assert rules_for(" \n") == [empty]
     assert rules_for(" \n", "23") == []
     bom = rules_for("\ufeff{}")
-    assert [(r[0], r[1], r[2]) for r in bom] == [("SP215", 1, 1)]
+    assert [(r[0], r[1], r[2]) for r in bom] == [("SP220", 1, 1)]
     assert "invalid character 'ï' looking for beginning of value" in bom[0][3]
     assert rules_for("\ufeff{}", "23") == []
 
@@ -625,7 +625,7 @@ def test_runtime_names_that_are_not_file_names_stop_dockerd_with_runtime_args() 
     def script(name: str, docker: str = "20.10") -> list[str]:
         entry = {name: {"path": "/usr/bin/crun", "runtimeArgs": ["-d"]}}
         text = json.dumps({"runtimes": entry})
-        return [r[3] for r in rules_for(text, docker) if r[0] == "SP217"]
+        return [r[3] for r in rules_for(text, docker) if r[0] == "SP222"]
 
     assert [m.split('("')[1] for m in script(".")] == [
         'failed to start daemon: open <data-root>/gen-runtimes<N>: is a directory"); give the '
@@ -637,7 +637,7 @@ def test_runtime_names_that_are_not_file_names_stop_dockerd_with_runtime_args() 
     assert script("crun") == script("a/") == []
     assert script(".", "25") == []  # Docker 25 adds a suffix to the script's name
     plain = '{"runtimes": {".": {"path": "/usr/bin/crun"}}}'
-    assert [r for r in rules_for(plain) if r[0] == "SP217"] == []
+    assert [r for r in rules_for(plain) if r[0] == "SP222"] == []
 
 
 def test_fields_docker_20_10_never_decodes_have_no_type() -> None:

@@ -16,7 +16,17 @@ from shimpolicy.rulesdoc import render_index, splice
 from tests.conftest import ROOT
 
 SEVERITIES = ("error", "warning", "info")
-SOURCES = {"policy", "file", "daemon.json", "compose", "containerd", "kubernetes", "shell", "links"}
+SOURCES = {
+    "policy",
+    "file",
+    "daemon.json",
+    "dockerd",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "links",
+}
 
 
 def _policy(settings: dict[str, Any]) -> Policy:
