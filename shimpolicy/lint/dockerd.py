@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._typing import NamedTuple
-from ..docker import docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import docker_permits, stock_runtimes, unknown_runtime_message
 from ..syntax import Span
 from ..syntax.shell import Word
 from .context import Facts, LintContext, location, placeholder
