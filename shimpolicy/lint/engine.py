@@ -191,6 +191,19 @@ def lint_bytes(
     return lint_text(text, filename, policy, options)
 
 
+def load_source(source: SourceFile) -> tuple[Any, Finding | None]:
+    """Parse a file read elsewhere (``shimpolicy doctor`` reads a node's files itself):
+    its tree, or the finding that says why it cannot be parsed."""
+    item = _parse(source, file_types()[source.type])
+    return item.doc, item.problem
+
+
+def finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
+    """A run's result from its findings: the policy's severities and ignores applied,
+    sorted."""
+    return _finish(files, findings, policy)
+
+
 def _load_path(
     path: str, named: bool, types: dict[str, FileType], options: LintOptions
 ) -> _Loaded | None:
