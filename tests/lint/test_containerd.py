@@ -9,10 +9,16 @@ import pytest
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.finding import Location
 from shimpolicy.policy import Policy
-from tests.conftest import CORPUS, needs_corpus, policy, rows
+from tests import conftest
+from tests.conftest import CORPUS, Row, needs_corpus, policy
 from tests.conftest import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "containerd"
+
+
+def rows(path: Path, pol: Policy | None = None) -> list[Row]:
+    """conftest.rows, for containerd 2.0 unless ``pol`` says otherwise."""
+    return conftest.rows(path, pol or policy(containerd="2.0"))
 
 
 def where(text: str, containerd: str = "2.0") -> list[tuple[int, int, str]]:
@@ -478,7 +484,7 @@ def test_a_drop_in_gets_the_runtime_type_from_the_config_beside_it(tmp_path: Pat
         "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kata.options]\n"
         "  ConfigPath = '/opt/kata/configuration.toml'\n"
     )
-    assert lint_paths([str(tmp_path)], policy()).findings == ()
+    assert lint_paths([str(tmp_path)], policy(containerd="2.0")).findings == ()
 
 
 def test_version_must_be_an_integer() -> None:
@@ -628,7 +634,7 @@ def rows_of(text: str, containerd: str = "2.0") -> list[tuple[int, int, str, str
     ],
 )
 def test_odd_shapes_are_read_without_error(text: str) -> None:
-    lint_text(text, "config.toml", policy())
+    lint_text(text, "config.toml", policy(containerd="2.0"))
     lint_text(text, "config.toml", policy(containerd="1.6"))
 
 
