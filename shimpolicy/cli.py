@@ -68,7 +68,8 @@ def _dispatch(args: Args, stdin: TextIO, out: TextIO) -> int:
     if args.command == "explain":
         from .policy import explain
 
-        out.write(explain(_policy(args), args.name, args.context).rstrip("\n") + "\n")
+        text = explain(_policy(args), args.name, args.context, _docker_runtimes(args))
+        out.write(text.rstrip("\n") + "\n")
         return EXIT_OK
     if args.command == "lint":
         return _lint(args, stdin, out)
@@ -95,6 +96,11 @@ def _policy(args: Args) -> Policy:
         raise UsageError(str(e)) from None
 
 
+def _docker_runtimes(args: Args) -> dict[str, str]:
+    """The runtimes ``--daemon-config`` configures, each with where it is written."""
+    return {}
+
+
 def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
     names: list[str] = []
     for n in args.names:
@@ -105,7 +111,14 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
     if not names:
         raise UsageError("check needs at least one NAME (or '-' to read names from stdin)")
     policy = _policy(args)
-    decisions = [policy.decide(n, context=args.context) for n in names]
+    runtimes = _docker_runtimes(args)
+    decisions = [
+        # A name chosen per container is Docker's to take first (D2), as serve and lint do.
+        policy.decide_for_docker(n, runtimes)
+        if args.context == "request"
+        else policy.decide(n, "config")
+        for n in names
+    ]
     failing = {"deny"} if args.fail_on == "deny" else {"deny", "warn"}
     if args.format == "json":
         results = [
@@ -115,6 +128,7 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
                 "binary": d.name.binary,
                 "error": d.name.error,
                 "docker_permitted": d.docker_permitted,
+                "docker_runtime": d.docker_runtime,
                 "decision": d.action,
                 "rule": d.rule,
                 "reason": d.reason,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .. import syntax
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..grammar.docker import stock_runtimes
 from ..lint.kubernetes import label_errors, subdomain_errors
 from ..policy import Policy, PolicyError
 from ..syntax.json import parse_json
@@ -32,9 +31,7 @@ class Gate:
         containerd_config: str | None = None,
     ) -> None:
         self.policy = policy
-        # D2: Docker's stock runtimes and daemon.json's configured ones are the
-        # administrator's choice, never checked beyond what dockerd itself checks.
-        self.admin_runtimes = admin_runtimes | stock_runtimes(policy.docker, policy.platform)
+        self.admin_runtimes = admin_runtimes  # daemon.json's ``runtimes`` names
         self.handlers = handlers
         self.containerd_config = containerd_config
 
@@ -42,9 +39,9 @@ class Gate:
 
     def runtime(self, name: str) -> Problem | None:
         """The problem, if any, with a runtime an Engine API request sets."""
-        if name == "" or name in self.admin_runtimes:  # "": the daemon's default runtime
-            return None
-        d = self.policy.decide(name, "request")
+        # D2: Docker's stock runtimes and daemon.json's configured ones are the
+        # administrator's choice, never checked beyond what dockerd itself checks.
+        d = self.policy.decide_for_docker(name, self.admin_runtimes)
         if d.action == "allow":
             return None
         verdict = "is denied" if d.action == "deny" else "is allowed with a warning"

@@ -66,10 +66,10 @@ def test_check_json_fields_in_input_order() -> None:
 
 
 def test_check_reads_names_from_stdin() -> None:
-    code, out = run("check", "--format", "json", "-", stdin="io.containerd.kata.v2\nrunc\n")
+    code, out = run("check", "--format", "json", "-", stdin="io.containerd.kata.v2\nnvidia\n")
     assert [(r["name"], r["decision"]) for r in json.loads(out)["results"]] == [
         ("io.containerd.kata.v2", "allow"),
-        ("runc", "deny"),
+        ("nvidia", "deny"),
     ]
     assert code == 1
 
