@@ -243,7 +243,10 @@ def test_max_file_size_must_be_positive(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_explain_an_empty_name_names_dockers_default_runtime() -> None:
     code, out = run("explain", "")
+    # Chosen per container, the empty name is the daemon's default runtime: allowed, as
+    # check, lint and serve allow it (containerd would refuse it in a config: SP102).
     assert code == 0
+    assert run("explain", "--context", "config", "")[0] == 1
     assert (
         "Docker 29       on linux: an empty runtime selects the daemon's default runtime "
         "(default-runtime)\n" in out
