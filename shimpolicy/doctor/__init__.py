@@ -20,6 +20,7 @@ from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
 from ..lint.context import placeholder
 from ..lint.engine import finish
 from ..lint.finding import Finding, Location
+from ..lint.rulebook import default_severity
 from .checks import Need, findings
 from .fs import RootFS
 from .host import (
@@ -105,12 +106,52 @@ class _Node:
         )
         self.config = config
         default = config.default_handler(self.containerd)
-        out: list[Finding] = []
+        out = self.replaced_sections(configs, config)
         for handler in config.effective_handlers(self.containerd).values():
             at = handler.at if not handler.builtin or configs else anchor
             suffix = " (the default)" if handler.name == default else ""
             who = f"pods using handler '{handler.name}'{suffix}"
             out += self.handler_findings(handler, at, who, f"handler '{handler.name}'")
+        return out
+
+    def replaced_sections(
+        self, configs: list[ContainerdConfig], final: ContainerdConfig
+    ) -> list[Finding]:
+        """SP805: containerd 1.x takes a plugin's whole section from the last file loaded
+        that has one, so the CRI handlers of the files before it vanish."""
+        if not configs or configs[0].merges(self.containerd):
+            return []
+        handlers = final.effective_handlers(self.containerd)
+        default = final.default_handler(self.containerd)
+        out = []
+        for config in configs:
+            if not config.cri or config is final:
+                continue
+            lost = [h.name for h in config.handlers if h.name not in handlers]
+            gone = f", and with it handlers {_names(lost)}" if lost else ""
+            broken = (
+                f"; the default handler '{default}' is not defined in that section either, so "
+                "the CRI plugin fails to load and no pod can start"
+                if default is not None and default not in handlers
+                else ""
+            )
+            at = config.at
+            out.append(
+                Finding(
+                    at.path,
+                    at.line,
+                    at.column,
+                    at.end_line,
+                    at.end_column,
+                    "SP805",
+                    default_severity("SP805"),
+                    f"containerd {self.containerd} takes the CRI plugin's whole section from the "
+                    f"last file loaded that has one, {final.path}: this section is ignored{gone}"
+                    f"{broken}; containerd 2.0 merges the files, 1.x needs the CRI section in "
+                    "one file",
+                    (Location(final.at.path, *final.at[1:5], "the section in force"),),
+                )
+            )
         return out
 
     def handler_findings(
@@ -264,6 +305,10 @@ class _Node:
         if given is None or not given.literal or not given.value:
             return default
         return posixpath.join(self.process.cwd, given.value)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
 
 
 def _with_flags(

@@ -56,7 +56,7 @@ class Reader:
 
     def shown(self, path: str) -> str:
         """A node path as reports show it: where this process finds it."""
-        return self.fs.host_path(path)
+        return self.fs.shown(path)
 
     def read(self, path: str, file_type: str) -> Loaded | None:
         """The file at node path ``path`` parsed as ``file_type``; None when there is no
