@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from shimpolicy.doctor.host import version_in
 from shimpolicy.lint.containerd import runtime_path_honoured
 from shimpolicy.lint.finding import Finding
 from shimpolicy.policy import Policy
+from tests.conftest import ROOT
 from tests.doctor import nodes
 
 V2 = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
@@ -214,8 +216,18 @@ def test_containerd_1_x_replaces_the_cri_section_with_an_imported_one(tmp_path: 
         config,
         {"path": "etc/containerd/conf.d/gvisor.toml", "content": GVISOR_TOML},
     )
-    on_17 = [(f.path.removeprefix(f"{top}/"), f.line) for f in run_doctor(top, containerd="1.7.24")]
-    assert on_17 == [("etc/containerd/conf.d/gvisor.toml", 3)]
+    on_17 = shown(run_doctor(top, containerd="1.7.24"), top)
+    assert [row[:4] for row in on_17] == [
+        ("etc/containerd/conf.d/gvisor.toml", 3, 18, "SP801"),
+        ("etc/containerd/config.toml", 3, 49, "SP805"),
+    ]
+    assert on_17[1][4] == (
+        "containerd 1.7.24 takes the CRI plugin's whole section from the last file loaded that "
+        f"has one, {top}/etc/containerd/conf.d/gvisor.toml: this section is ignored, and with it "
+        "handlers 'kata'; the default handler 'runc' is not defined in that section either, so "
+        "the CRI plugin fails to load and no pod can start; containerd 2.0 merges the files, "
+        "1.x needs the CRI section in one file"
+    )
     on_2 = [(f.path.removeprefix(f"{top}/"), f.line) for f in run_doctor(top, containerd="2.0.2")]
     assert on_2 == [("etc/containerd/conf.d/gvisor.toml", 3), ("etc/containerd/config.toml", 4)]
 
@@ -560,3 +572,17 @@ def test_a_masked_unit_is_not_read(tmp_path: Path) -> None:
         ],
     )
     assert run_doctor(top) == []
+
+
+def test_the_readme_example_prints_what_the_readme_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's doctor section runs on examples/node/ from the checkout's top."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Check a node: `shimpolicy doctor`") :]
+    block = section[section.index("```console\n") + 11 : section.index("\n```\n")]
+    command, *expected = block.split("\n")
+    assert command.startswith("$ shimpolicy doctor ")
+    monkeypatch.chdir(ROOT)
+    code, out = cli(*shlex.split(command)[2:])
+    assert (code, out.splitlines()) == (1, expected)
