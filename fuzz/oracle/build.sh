@@ -10,7 +10,7 @@
 #                                     installs them; this script never installs anything)
 #   1.7  fuzz/.build/containerd-1.7   containerd 1.7 and moby 26 from Debian 13 (trixie), built
 #        fuzz/.build/moby-26          with trixie's Go 1.24; the .deb files come from a private apt
-#                                     state and are unpacked under fuzz/.build/trixie, never
+#        fuzz/.build/moby-decoder-26  state and are unpacked under fuzz/.build/trixie, never
 #                                     installed, and /etc/apt is left alone
 #   all  both
 #
@@ -198,6 +198,15 @@ moby_overlay() {
     overlay_json "${pairs[@]}"
 }
 
+# moby's request decoder (package runconfig) needs pkg/sysinfo only for its SysInfo type: the
+# oracle passes its own, so the two files that read this machine's cgroups (and import packages
+# Debian ships apart) are replaced by a stand-in New that is never called.
+moby_decoder_overlay() {
+    local sysinfo="$TRIXIE/root$GOCODE/$MOBY_PKG/pkg/sysinfo"
+    overlay_json "$sysinfo/sysinfo_linux.go" "" "$sysinfo/cgroup2_linux.go" "" \
+        "$sysinfo/zz_shimpolicy_oracle.go" "$HERE/overlay/moby_sysinfo_new.go"
+}
+
 build_17() {
     command -v dpkg-deb >/dev/null || unreachable "dpkg-deb is needed to unpack the trixie packages"
     trixie_download
@@ -227,8 +236,14 @@ build_17() {
         go_env GOROOT="$goroot" GOPATH="$gopath" PATH="$goroot/bin:$PATH" \
             go build -overlay "$OUT/overlay-moby-26.json" -o "$OUT/moby-26" .)
     echo "moby $moby with containerd $containerd ($go_version)" >"$OUT/moby-26.version"
+    moby_decoder_overlay >"$OUT/overlay-moby-decoder-26.json"
+    (cd "$HERE/gopath/src/shimoracle/mobydecoder" &&
+        go_env GOROOT="$goroot" GOPATH="$gopath" PATH="$goroot/bin:$PATH" \
+            go build -overlay "$OUT/overlay-moby-decoder-26.json" -o "$OUT/moby-decoder-26" .)
+    echo "moby $moby runconfig ($go_version)" >"$OUT/moby-decoder-26.version"
     log "built $OUT/containerd-1.7: $(cat "$OUT/containerd-1.7.version")"
     log "built $OUT/moby-26: $(cat "$OUT/moby-26.version")"
+    log "built $OUT/moby-decoder-26: $(cat "$OUT/moby-decoder-26.version")"
 }
 
 case "${1:-1.6}" in
