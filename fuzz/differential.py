@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shimpolicy import docker_permits, parse
-from shimpolicy.name import binary_name, is_absolute
+from shimpolicy.grammar.name import binary_name, is_absolute
 
 from .strategies import LEGACY_V1, generate
 

@@ -6,7 +6,7 @@ shrink) and a seeded :class:`random.Random` (:func:`generate`, for reproducible 
 thousands of names against the oracles). So the names a differential run feeds to containerd
 are drawn from exactly the distributions the property tests explore.
 
-The families follow the grammar of ``shimpolicy.name`` (SPEC C1-C3): a name is split on
+The families follow the grammar of ``shimpolicy.grammar.name`` (SPEC C1-C3): a name is split on
 ``.`` into pieces, its last two pieces make the shim binary, and what comes before the last
 path separator (or a Windows volume) makes it a path. Names never contain lone surrogates:
 they cannot be encoded as UTF-8, so no configuration file or command line carries them to

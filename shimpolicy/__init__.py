@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 from ._typing import TYPE_CHECKING
-from .catalog import SHIMS, Shim
-from .docker import docker_permits
-from .name import KINDS, NOTES, Note, RuntimeName, parse
+from .grammar.catalog import SHIMS, Shim
+from .grammar.docker import docker_permits
+from .grammar.name import KINDS, NOTES, Note, RuntimeName, parse
 
 if TYPE_CHECKING:
     from typing import Any

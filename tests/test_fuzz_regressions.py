@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from fuzz.run import TARGETS, target
+from tests.conftest import ROOT
 
-REGRESSIONS = Path(__file__).resolve().parent.parent / "fuzz" / "regressions"
+REGRESSIONS = ROOT / "fuzz" / "regressions"
 CASES = sorted(p for p in REGRESSIONS.rglob("*") if p.is_file())
 
 

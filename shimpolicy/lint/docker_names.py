@@ -10,10 +10,10 @@ it; every other name is one dockerd may pass to containerd, judged by the policy
 
 from __future__ import annotations
 
-from ..catalog import SHIMS
-from ..docker import stock_runtimes, unknown_runtime_message
+from ..grammar.catalog import SHIMS
+from ..grammar.docker import stock_runtimes, unknown_runtime_message
+from ..grammar.versions import docker_major
 from ..syntax import Span
-from ..versions import docker_major
 from .context import LintContext, placeholder
 from .finding import Location
 from .scope import same_tree

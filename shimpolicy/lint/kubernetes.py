@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .._typing import NamedTuple
-from ..name import parse
+from ..grammar.name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
 from .context import Facts, LintContext, location, placeholder
@@ -53,6 +53,18 @@ POD_SPECS: dict[str, tuple[str, ...]] = {
     "ReplicationController": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+# The API group of each of those kinds ("": the core group), for an admission request.
+POD_SPEC_GROUPS: dict[str, str] = {
+    "Pod": "",
+    "PodTemplate": "",
+    "ReplicationController": "",
+    "Deployment": "apps",
+    "StatefulSet": "apps",
+    "DaemonSet": "apps",
+    "ReplicaSet": "apps",
+    "Job": "batch",
+    "CronJob": "batch",
 }
 # node.k8s.io/v1alpha1 kept the handler elsewhere and was removed in Kubernetes 1.22.
 RUNTIMECLASS_APIS = ("node.k8s.io/v1", "node.k8s.io/v1beta1")

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 POLICY = {
     "version": 1,
-    "containerd": "2.0",
-    "docker": "28",
+    "containerd": "2.3",
+    "docker": "29",
     "platform": "linux",
     "default": "deny",
     "rules": [

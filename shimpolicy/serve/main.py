@@ -112,9 +112,10 @@ def serve_main(args: list[str]) -> int:
 
 
 def _run(server: PolicyServer) -> int:
-    """Serve until SIGTERM or SIGINT; SIGHUP reloads.  The signals are blocked before the
-    server's thread starts (which inherits that) and taken here, in the main thread, by
-    ``sigwait``: no handler runs, and no signal can slip past a wait."""
+    """Serve until SIGTERM or SIGINT; SIGHUP reloads.  The three signals are blocked before
+    the server's thread starts (threads inherit the mask) and taken here, in the main
+    thread, with ``sigwait``: the kernel cannot hand one to the server's thread, where
+    Python would note it and the main thread, asleep, never run its handler."""
     watched = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:
@@ -123,10 +124,10 @@ def _run(server: PolicyServer) -> int:
             signum = signal.sigwait(watched)
             if signum == signal.SIGHUP:
                 server.reload()
-            else:
-                server.service.log("stopping", signal=signal.Signals(signum).name)
-                server.stop()
-                return 0
+                continue
+            server.service.log("stopping", signal=signal.Signals(signum).name)
+            server.stop()
+            return 0
     finally:
         # A signal that came during the stop has been answered by it.
         for signum in signal.sigpending() & watched:

@@ -1,0 +1,60 @@
+"""Docker's (moby's) view of runtime names: D1–D3 of SPEC §2."""
+
+from __future__ import annotations
+
+from .name import not_a_name
+from .versions import DEFAULT_DOCKER, docker_major, platform_name
+
+# D2: runtimes every Docker 23+ daemon on Linux has without configuration.
+STOCK_LINUX = frozenset({"runc", "io.containerd.runc.v2"})
+# Docker ≤22.06 also shipped the legacy v1 runtime under its own name.
+STOCK_LINUX_LEGACY = frozenset({"io.containerd.runtime.v1.linux"})
+# D1 (Windows, Docker ≤28): the only runtime names a Windows daemon accepts.
+WINDOWS_RUNTIMES = frozenset({"com.docker.hcsshim.v1", "io.containerd.runhcs.v1"})
+RESERVED = "runc"  # D3.1: the one name `runtimes` may not define
+
+UNKNOWN_RUNTIME = "unknown or invalid runtime name: {}"  # D1, Docker 23+
+UNKNOWN_RUNTIME_LEGACY = "Unknown runtime specified {}"  # before Docker 23
+
+
+def docker_permits(name: str, docker: str = DEFAULT_DOCKER, platform: str = "linux") -> bool:
+    """D1: would dockerd pass ``name`` verbatim to containerd as an *unconfigured* runtime?
+
+    Stock and configured names (D2) are accepted whatever this says.  An unknown version
+    or platform is a ``ValueError``; a name that is not a ``str`` a ``TypeError``.
+    """
+    if not isinstance(name, str):
+        raise not_a_name(name)
+    return _permits(name, docker_major(docker), platform_name(platform) == "windows")
+
+
+def _permits(name: str, major: int, windows: bool) -> bool:
+    """``docker_permits`` for a Docker major version and platform already read: a policy
+    reads its own once, not for every name it decides."""
+    if windows:
+        # Up to 28 only the two Windows runtimes; 29 passes any name on unchecked.
+        return name != "" if major >= 29 else name in WINDOWS_RUNTIMES
+    if major < 23:  # every unconfigured name was "Unknown runtime specified"
+        return False
+    # Not absolute and no '/' at all: on Linux, Go's IsAbs is a leading '/', so the one
+    # test covers both.
+    if "/" in name:
+        return False
+    if "." not in name:  # C1 gives no binary name: fewer than two pieces
+        return False
+    # 23–24 vendored containerd 1.6's C1 (a leading '.' passes); 25+ follow 1.7's.
+    return major < 25 or not name.startswith(".")
+
+
+def stock_runtimes(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> frozenset[str]:
+    """D2: the names a daemon of this version knows without any configuration."""
+    major = docker_major(docker)
+    if platform_name(platform) == "windows":
+        return WINDOWS_RUNTIMES
+    return STOCK_LINUX if major >= 23 else STOCK_LINUX | STOCK_LINUX_LEGACY
+
+
+def unknown_runtime_message(name: str, docker: str = DEFAULT_DOCKER) -> str:
+    """Docker's own words for a name it refuses (D1)."""
+    template = UNKNOWN_RUNTIME if docker_major(docker) >= 23 else UNKNOWN_RUNTIME_LEGACY
+    return template.format(name)

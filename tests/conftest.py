@@ -1,0 +1,72 @@
+"""What the tests share: where things are, and the helpers most lint tests use.
+
+The tests are grouped as the package is, one folder per layer: ``grammar/`` (runtime
+names, C1-C4 and D1), ``syntax/`` (the positioned readers), ``policy/``, ``lint/`` (one
+file per file type, plus links, suppressions, parallel runs), ``report/``, ``serve/``,
+``cli/`` and ``doctor/``.  What concerns the whole project (ruff and mypy, the fuzzing
+regressions) is at the top.  Every test's files are under ``fixtures/``; ``doctor/``
+builds its fake nodes in each test's own directory.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.policy import Policy
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+RULES = ROOT / "rules"
+
+
+def _shared() -> Path:
+    """The shared reading: beside the checkout in CI, at /work/shared in a developer's tree."""
+    beside = ROOT.parent / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
+
+
+SHARED = _shared()
+# Real configurations, read in place (never copied into the project).
+CORPUS = SHARED / "corpus" / "realworld"
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="real-world corpus not present")
+
+# A finding as most lint tests compare it.
+Row = tuple[int, int, int, int, str, str, str]  # line, column, end_line, end_column, rule, …
+# With its path, its span as "line:column-end_line:end_column".
+PathRow = tuple[str, str, str, str, str]  # path, span, rule, severity, message
+
+
+@cache
+def policy(**settings: str) -> Policy:
+    """The default policy with other settings (``containerd="1.7"``, ``docker="23"`` …)."""
+    return Policy.from_dict({"version": 1, "extends": "default", **settings})
+
+
+def rows(path: Path | str, pol: Policy | None = None) -> list[Row]:
+    """Every finding of linting ``path``, in order."""
+    result = lint_paths([str(path)], pol or Policy.default())
+    return [
+        (f.line, f.column, f.end_line, f.end_column, f.rule, f.severity, f.message)
+        for f in result.findings
+    ]
+
+
+def findings(paths: list[str], pol: Policy | None = None) -> list[PathRow]:
+    """Every finding of linting ``paths`` together, with the path it is in."""
+    result = lint_paths(paths, pol or Policy.default())
+    return [
+        (f.path, f"{f.line}:{f.column}-{f.end_line}:{f.end_column}", f.rule, f.severity, f.message)
+        for f in result.findings
+    ]
+
+
+def text_findings(
+    text: str, filename: str, pol: Policy | None = None
+) -> list[tuple[int, int, str, str]]:
+    """(line, column, rule, severity) of every finding for ``text`` read as ``filename``."""
+    result = lint_text(text, filename, pol or Policy.default())
+    return [(f.line, f.column, f.rule, f.severity) for f in result.findings]
