@@ -14,6 +14,8 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 
 from __future__ import annotations
 
+import posixpath
+
 from .._typing import NamedTuple
 from ..grammar.catalog import shim_for_binary
 from ..grammar.name import parse
@@ -122,9 +124,24 @@ def _runtimes(section: _Section) -> tuple[Scalar | None, Mapping | None]:
 
 def _handler(source: SourceFile, key: Scalar, table: Mapping) -> HandlerDef:
     node = table.get("runtime_type")
-    at = location(source, key.span)
-    type_at = location(source, node.span) if node is not None else None
-    return HandlerDef(str(key.value), at, _text(node), type_at)
+    path = table.get("runtime_path")
+    options = table.get("options")
+    binary = options.get("BinaryName") if isinstance(options, Mapping) else None
+    return HandlerDef(
+        str(key.value),
+        location(source, key.span),
+        _text(node),
+        _at(source, node),
+        runtime_path=_text(path),
+        path_at=_at(source, path),
+        binary_name=_text(binary),
+        binary_at=_at(source, binary),
+        sandboxer=_text(table.get("sandboxer")),
+    )
+
+
+def _at(source: SourceFile, node: Node | None) -> Location | None:
+    return location(source, node.span) if node is not None else None
 
 
 def _effective_table(source: SourceFile, section: _Section, name: str) -> HandlerDef | None:
@@ -146,12 +163,13 @@ def _strings(doc: Mapping, key: str) -> list[Scalar]:
 def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
     """What this file defines for the CRI, in the form links.py compares across files."""
     handlers: list[HandlerDef] = []
-    sections: list[CriSection] = []
+    cri_sections: list[CriSection] = []
     at: Location | None = None
     defines = False
     first_default: str | None = None
     legacy: HandlerDef | None = None
-    for section in _sections(doc):
+    sections = _sections(doc)
+    for section in sections:
         key, runtimes = _runtimes(section)
         found: tuple[HandlerDef, ...] | None = None
         if key is not None and runtimes is not None:
@@ -169,9 +187,9 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
             default_name = "" if text is None or placeholder(text) else text
             first_default = default_name if first_default is None else first_default
         default = _effective_table(source, section, "default_runtime")
-        legacy = legacy or default
+        legacy = legacy or (default._replace(name="default") if default else None)
         untrusted = _effective_table(source, section, "untrusted_workload_runtime")
-        sections.append(CriSection(section.plugin, found, default_name, default, untrusted))
+        cri_sections.append(CriSection(section.plugin, found, default_name, default, untrusted))
     imports = doc.get("imports")
     return ContainerdConfig(
         path=source.path,
@@ -182,10 +200,111 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
         default_name=first_default,
         legacy_default=legacy,
         imports=isinstance(imports, Sequence) and bool(imports.items),
-        sections=tuple(sections),
+        sections=tuple(cri_sections),
         disabled_plugins=tuple(str(n.value) for n in _strings(doc, "disabled_plugins")),
         version_less=doc.get("version") is None,
+        cri=bool(sections),
     )
+
+
+def runtime_path_honoured(containerd: str) -> bool:
+    """SPEC §6: ``runtime_path`` replaces the runtime_type's shim from 1.6.21 and 1.7.1;
+    1.6.0-1.6.20 and 1.7.0 ignore it (the runtime_type's shim runs)."""
+    release = containerd_release(containerd)
+    return release >= (1, 7, 1) or (1, 6, 21) <= release < (1, 7, 0)
+
+
+def imports(doc: Mapping, source: SourceFile) -> list[tuple[str, Location]]:
+    """The ``imports`` entries of a config, as written, each with where it is."""
+    node = doc.get("imports")
+    if not isinstance(node, Sequence):
+        return []
+    return [
+        (item.value, location(source, item.span))
+        for item in node.items
+        if isinstance(item, Scalar) and isinstance(item.value, str)
+    ]
+
+
+def import_target(importer: str, entry: str) -> tuple[str, bool]:
+    """Where containerd looks for one ``imports`` entry of the file at ``importer``:
+    (path, False), or (pattern, True) for an entry with a ``*``.  A pattern is matched as
+    written (a relative one against containerd's working directory); a path is cleaned and,
+    when relative, taken from the importing file's directory."""
+    if "*" in entry:
+        return entry, True
+    path = posixpath.normpath(entry)
+    if not path.startswith("/"):
+        path = posixpath.join(posixpath.dirname(importer), path)
+    return path, False
+
+
+def merge_imports(configs: list[ContainerdConfig], containerd: str) -> ContainerdConfig:
+    """The CRI configuration containerd ends up with from a file and the files it imports,
+    in the order it loads them (the file first, then each import, breadth first).
+
+    containerd 1.x replaces a plugin's whole section with the last loaded file's; 2.x
+    merges the tables, a later file's value winning key by key."""
+    if not configs[0].merges(containerd):
+        with_cri = [c for c in configs if c.cri]
+        return with_cri[-1] if with_cri else configs[0]
+    handlers: dict[str, HandlerDef] = {}
+    for config in configs:
+        for h in config.handlers:
+            old = handlers.get(h.name)
+            if old is not None:
+                h = h._replace(
+                    **{
+                        f: getattr(old, f)
+                        for f in HandlerDef._fields
+                        if getattr(h, f) is None and f != "builtin"
+                    }
+                )
+            handlers[h.name] = h
+    names = [c.default_name for c in configs if c.default_name is not None]
+    first = configs[0]
+    return first._replace(
+        version=max(c.version for c in configs),
+        handlers=tuple(handlers.values()),
+        defines_runtimes=any(c.defines_runtimes for c in configs),
+        default_name=names[-1] if names else None,
+        imports=False,
+        cri=any(c.cri for c in configs),
+        sections=_merge_sections([s for c in configs for s in c.sections]),
+    )
+
+
+def _merge_sections(sections: list[CriSection]) -> tuple[CriSection, ...]:
+    """2.x merges the same plugin's tables from several files, a later value winning key by
+    key (a handler's fields one by one)."""
+    merged: dict[str, CriSection] = {}
+    for section in sections:
+        old = merged.get(section.plugin)
+        if old is None:
+            merged[section.plugin] = section
+            continue
+        runtimes = {h.name: h for h in old.runtimes or ()}
+        for h in section.runtimes or ():
+            before = runtimes.get(h.name)
+            if before is not None:
+                h = h._replace(
+                    **{
+                        f: getattr(before, f)
+                        for f in HandlerDef._fields
+                        if getattr(h, f) is None and f != "builtin"
+                    }
+                )
+            runtimes[h.name] = h
+        merged[section.plugin] = CriSection(
+            section.plugin,
+            tuple(runtimes.values())
+            if old.runtimes is not None or section.runtimes is not None
+            else None,
+            section.default_name if section.default_name is not None else old.default_name,
+            section.legacy_default or old.legacy_default,
+            section.untrusted or old.untrusted,
+        )
+    return tuple(merged.values())
 
 
 def collect(doc: Mapping, source: SourceFile, facts: Facts) -> None:

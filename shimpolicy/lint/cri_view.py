@@ -43,6 +43,13 @@ class HandlerDef(NamedTuple):
     runtime_type: str | None  # None: not set in the file
     type_at: Location | None = None
     builtin: bool = False
+    # C5: the shim path override, runc's binary (``options.BinaryName``) and, on 2.x, the
+    # sandboxer; None when not set.
+    runtime_path: str | None = None
+    path_at: Location | None = None
+    binary_name: str | None = None
+    binary_at: Location | None = None
+    sandboxer: str | None = None
 
 
 class CriSection(NamedTuple):

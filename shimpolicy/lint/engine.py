@@ -168,10 +168,22 @@ def lint_text(
     """Lint one document given as text (stdin, tests, the library)."""
     types = file_types()
     kind = options.file_type or type_by_name(filename) or type_by_content(filename, text)
-    if kind is None:
-        return LintResult(0, ())
+    if kind is None:  # given to be linted: an error, never a silent pass
+        return LintResult(1, (unknown_type(_display(filename)),))
     item = _parse(SourceFile.of(_display(filename), text, kind), types[kind])
     return _run([item], policy, options)
+
+
+UNKNOWN_TYPE = (
+    "cannot tell this file's type from its name or content; give it with --type "
+    "(daemon.json, compose, containerd, kubernetes, shell, workflow)"
+)
+
+
+def unknown_type(path: str) -> Finding:
+    """SP006: a file given by name (or on stdin) whose type cannot be told.  A walked file
+    of no known type is passed over: a tree holds many files that are not configuration."""
+    return Finding(path, 1, 1, 1, 1, "SP006", "error", UNKNOWN_TYPE)
 
 
 def lint_bytes(
@@ -189,6 +201,19 @@ def lint_bytes(
             1, (Finding(path, e.line, e.column, e.line, e.column, "SP001", "error", e.message),)
         )
     return lint_text(text, filename, policy, options)
+
+
+def load_source(source: SourceFile) -> tuple[Any, Finding | None]:
+    """Parse a file read elsewhere (``shimpolicy doctor`` reads a node's files itself):
+    its tree, or the finding that says why it cannot be parsed."""
+    item = _parse(source, file_types()[source.type])
+    return item.doc, item.problem
+
+
+def finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
+    """A run's result from its findings: the policy's severities and ignores applied,
+    sorted."""
+    return _finish(files, findings, policy)
 
 
 def _load_path(
@@ -212,7 +237,11 @@ def _load_path(
     if kind is None:
         kind = type_by_content(path, text)
         if kind is None:
-            return None
+            if not named:
+                return None
+            return _Loaded(
+                SourceFile.of(shown, text, "unknown"), _UNKNOWN, problem=unknown_type(shown)
+            )
     return _parse(SourceFile.of(shown, text, kind), types[kind])
 
 

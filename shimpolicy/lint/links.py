@@ -25,7 +25,8 @@ from .._typing import TYPE_CHECKING, NamedTuple
 from ..grammar.versions import containerd_series
 from ..syntax import Span
 from .context import Facts, LintContext, placeholder
-from .cri_view import CriSection, CriView, HandlerDef, cri_view
+from .cri_view import CriSection, CriView, cri_view
+from .cri_view import HandlerDef as HandlerDef
 from .finding import Location
 from .scope import directory_of as _directory
 from .source import SourceFile
@@ -48,6 +49,7 @@ class ContainerdConfig(NamedTuple):
     sections: tuple[CriSection, ...] = ()
     disabled_plugins: tuple[str, ...] = ()
     version_less: bool = False  # no ``version`` key
+    cri: bool = False  # the file has a CRI plugin section (1.x: an import replaces it whole)
 
     def cri_off(self, containerd: str) -> bool:
         """Whether ``disabled_plugins`` switches off the plugin that reads the CRI runtimes:
@@ -262,6 +264,10 @@ class Chain(NamedTuple):
     @property
     def broken(self) -> bool:
         return any(s.kind == "missing" for s in self.steps)
+
+    @property
+    def denied(self) -> bool:
+        return any(s.kind == "decision" and s.label == "deny" for s in self.steps)
 
 
 def build_graph(paths: Sequence[str], policy: Policy) -> list[Chain]:
