@@ -35,7 +35,7 @@ from .host import (
 from .resolve import Resolution, resolve_runc, resolve_shim
 
 if TYPE_CHECKING:
-    from ..lint.daemon_json import DockerSettings
+    from ..lint.daemon_json import DockerRuntime, DockerSettings
     from ..lint.dockerd import DockerdFlag
     from ..lint.engine import LintResult
     from ..lint.links import ContainerdConfig, HandlerDef
@@ -96,7 +96,7 @@ class _Node:
         daemon = self.containerd_daemon
         given = option_value(daemon.arguments, "--config", "-c")
         path = self.config_path(given, CONTAINERD_CONFIG)
-        configs = self.reader.containerd_configs(path, self.containerd)
+        configs = self.reader.containerd_configs(path, self.process.cwd)
         self.files += len(configs)
         if not configs and daemon.executable is None and daemon.service is None:
             return []  # no containerd here
@@ -286,9 +286,8 @@ class _Node:
                     "SP804",
                     "info",
                     f"handler '{handler.name}' serves only pods whose RuntimeClass names it, and "
-                    f"none of the {len(classes)} RuntimeClasses given does: nothing on this node "
-                    "uses it; add a RuntimeClass with `handler: "
-                    f"{handler.name}`, or remove the handler",
+                    f"{_none_of(len(classes))}: nothing on this node uses it; add a RuntimeClass "
+                    f"with `handler: {handler.name}`, or remove the handler",
                 )
             )
         return out
@@ -310,6 +309,14 @@ class _Node:
         if given is None or not given.literal or not given.value:
             return default
         return posixpath.join(self.process.cwd, given.value)
+
+
+def _none_of(classes: int) -> str:
+    if classes == 0:
+        return "the manifests given define no RuntimeClass"
+    if classes == 1:
+        return "the one RuntimeClass given names another"
+    return f"none of the {classes} RuntimeClasses given does"
 
 
 def _names(names: list[str]) -> str:
@@ -344,11 +351,10 @@ def _with_flags(
     return settings._replace(runtimes=settings.runtimes + added)
 
 
-def _docker_handler(runtime: object) -> HandlerDef:
-    from ..lint.daemon_json import DockerRuntime
+def _docker_handler(runtime: DockerRuntime) -> HandlerDef:
+    """A Docker runtimeType runtime as the containerd runtime it is (D3.7)."""
     from ..lint.links import HandlerDef
 
-    assert isinstance(runtime, DockerRuntime)
     return HandlerDef(
         runtime.name,
         runtime.at,
