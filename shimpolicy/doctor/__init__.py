@@ -1,11 +1,12 @@
 """``shimpolicy doctor``: will every runtime configured on this node actually start?
 
 The node's configuration says which runtimes exist; its file system says whether their
-binaries do.  ``doctor`` reads containerd's ``config.toml`` (with its ``imports``) and
-Docker's ``daemon.json`` through the linter's readers, resolves every binary each runtime
-needs as the daemon will (containerd's C2 order for shims; ``PATH`` for runc-compatible
-binaries), and reports what is missing, not executable, or replaceable by someone other
-than root, in the linter's findings.
+binaries do.  ``doctor`` reads containerd's ``config.toml`` (with its ``imports``),
+Docker's ``daemon.json`` and both daemons' systemd units through the linter's readers
+(host.py), resolves every binary each runtime needs as the daemon will (resolve.py:
+containerd's C2 order for shims, ``PATH`` for runc-compatible binaries) on the node's file
+system (fs.py), and reports what is missing, not executable, or replaceable by someone
+other than root (checks.py) in the linter's findings and formats.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def doctor(policy: Policy, options: DoctorOptions | None = None) -> LintResult:
 
 
 class _Node:
+    """One node's daemons, the versions whose rules apply, and what each runtime needs."""
+
     def __init__(self, fs: RootFS, reader: Reader, policy: Policy, options: DoctorOptions):
         self.fs, self.reader, self.policy = fs, reader, policy
         self.containerd_daemon = find_daemon(reader, "containerd.service", "containerd")
@@ -107,7 +110,16 @@ class _Node:
         config = (
             merge_imports(configs, self.containerd)
             if configs
-            else ContainerdConfig(anchor.path, anchor, 1, (), False, None, None, False)
+            else ContainerdConfig(
+                path=anchor.path,
+                at=anchor,
+                version=1,
+                handlers=(),
+                defines_runtimes=False,
+                default_name=None,
+                legacy_default=None,
+                imports=False,
+            )
         )
         self.config = config
         default = config.default_handler(self.containerd)

@@ -644,3 +644,17 @@ def test_unnamed_handlers_with_one_or_no_runtimeclass(
         f"RuntimeClass with `handler: {h}`, or remove the handler"
         for h in expected_handlers
     ]
+
+
+def test_a_path_in_a_missing_directory_simply_does_not_exist(tmp_path: Path) -> None:
+    """Only a path reached through a link "leads to" where the lookup stopped."""
+    config = (
+        f'version = 2\n{V2}.crun]\n  runtime_type = "io.containerd.runc.v2"\n'
+        '  options = { BinaryName = "/usr/local/bin/crun" }\n'
+    )
+    top = containerd_node(tmp_path / "node", config)
+    assert [f.message for f in run_doctor(top)] == [
+        "handler 'crun' options.BinaryName '/usr/local/bin/crun': /usr/local/bin/crun does not "
+        "exist: pods using handler 'crun' fail to start with `fork/exec /usr/local/bin/crun: no "
+        "such file or directory`"
+    ]
