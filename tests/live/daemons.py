@@ -186,13 +186,13 @@ class DockerdRun:
 class Dockerd:
     """dockerd 20.10 with one daemon.json, in its own namespaces under ``home``.
 
-    It starts its own containerd (as dockerd does when given no --containerd), inside the
-    same namespaces. Authorization plugins are found through ``home/etc-docker/plugins``,
-    which is the namespace's ``/etc/docker``.
+    It uses the containerd listening on ``containerd`` (one for the whole run: dockerd's own
+    would start with every daemon and give up after 15 s on a busy machine). Authorization
+    plugins are found through ``home/etc-docker/plugins``, the namespace's ``/etc/docker``.
     """
 
-    def __init__(self, home: Path, fakebin: Path) -> None:
-        self.home, self.fakebin = home, fakebin
+    def __init__(self, home: Path, fakebin: Path, containerd: Path) -> None:
+        self.home, self.fakebin, self.containerd = home, fakebin, containerd
         self.proc: subprocess.Popen[bytes] | None = None
         self.socket = home / "docker.sock"
         self.logfile = home / "dockerd.log"
@@ -220,6 +220,7 @@ class Dockerd:
             "--exec-root", str(self.home / "exec"),
             "--pidfile", str(self.home / "docker.pid"),
             "-H", f"unix://{self.socket}",
+            "--containerd", str(self.containerd),
             "--iptables=false", "--bridge=none", "--storage-driver=vfs",
         ]  # fmt: skip
         path = f"{self.fakebin}:/usr/sbin:/usr/bin:/sbin:/bin"
