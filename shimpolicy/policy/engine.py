@@ -3,31 +3,51 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
 from .._typing import TYPE_CHECKING, NamedTuple
 
-# The unchecked forms of parse and docker_permits: a policy reads its versions and
+# The unchecked forms of parse and docker_takes: a policy reads its versions and
 # platform once, not for every name it decides.
-from ..grammar.docker import _permits
+from ..grammar.docker import _takes
 from ..grammar.name import RuntimeName, _parse, not_a_name
 from ..grammar.versions import containerd_series, docker_major, platform_name
 from .building import Parts, build, default_parts
-from .model import CONTEXTS, Check, Conditions, Decision, Fill, PathIgnore, Rule, Settings, filler
+from .model import (
+    CONTEXTS,
+    Check,
+    Conditions,
+    Decision,
+    Fill,
+    PathIgnore,
+    Rule,
+    Settings,
+    display,
+    filler,
+)
 from .reading import Document, find_policy, plain, read_policy_file
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any, NoReturn
 
     from ..grammar.versions import ContainerdSeries, Platform
     from .model import Context
 
-# Decisions are remembered per name in each context; when one context's cache is full it
-# is dropped wholesale, which bounds memory without the bookkeeping of an LRU on the hot
-# path.
-CACHE_SIZE = 65_536
+# Decisions are remembered per name in each context, up to this many bytes (an estimate:
+# a decision holds its name several times over, in the RuntimeName's fields); when one
+# context's cache is full it is dropped wholesale, which bounds memory without the
+# bookkeeping of an LRU on the hot path.  16 MiB holds some 16,000 ordinary names.
+CACHE_BYTES = 16 << 20
+ENTRY_OVERHEAD = 1024  # bytes a decision costs besides its name (measured: 800-900)
+# No path longer than PATH_MAX (4096 bytes, Linux) can be executed, so no runtime name
+# longer than that can ever run: such a name is denied without a rule and never cached
+# (a client could otherwise fill memory with megabyte names).
+PATH_MAX = 4096
+NAME_TOO_LONG = "name-too-long"
 
 # What a name is, as far as the conditions other than globs can tell: kind, context,
 # Docker's verdict, whether the binary is a well-known shim, notes.  Few names differ here
@@ -41,12 +61,14 @@ class Policy:
     ``from_dict`` or ``discover``.
 
     ``decide`` never raises for a ``str`` name and does no I/O.  Decisions are cached in a
-    plain dict: a lookup or an insertion is atomic, and two threads deciding the same new
-    name compute equal decisions, so no lock is needed.
+    plain dict: a lookup is atomic and takes no lock; only a new name's insertion does,
+    to keep the cache's size in bytes.
     """
 
     __slots__ = (
         "_by_id",
+        "_cache_bytes",
+        "_cache_lock",
         "_candidates",
         "_decisions",
         "_docker_major",
@@ -78,6 +100,8 @@ class Policy:
     _settings: Settings
     _by_id: dict[str, Rule]
     _decisions: dict[str, dict[str, Decision]]  # context -> name -> decision
+    _cache_bytes: dict[str, int]  # context -> the estimated size of its decisions
+    _cache_lock: threading.Lock
     _candidates: dict[Traits, tuple[_Candidate, ...]]
     _series: ContainerdSeries
     _platform: Platform
@@ -98,6 +122,8 @@ class Policy:
         init(self, "_settings", Settings(parts.containerd, parts.docker, parts.platform))
         init(self, "_by_id", {r.id: r for r in parts.rules})
         init(self, "_decisions", {c: {} for c in CONTEXTS})
+        init(self, "_cache_bytes", dict.fromkeys(CONTEXTS, 0))
+        init(self, "_cache_lock", threading.Lock())
         init(self, "_candidates", {})
         init(self, "_series", containerd_series(parts.containerd))
         init(self, "_platform", platform_name(parts.platform))
@@ -189,8 +215,14 @@ class Policy:
             raise not_a_name(name)
         if cache is None:
             raise ValueError(f"unknown context {context!r}: expected request or config")
+        size = len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
+        if size > PATH_MAX:
+            return self._too_long(name, size, context)
         rn = _parse(name, self._series, self._platform)
-        permitted = _permits(name, self._docker_major, self._platform == "windows")
+        # What Docker does with the name per container, unconfigured: a stock runtime (D2)
+        # or one D1 passes to containerd is accepted.
+        takes = _takes(name, self._docker_major, self._platform == "windows", ())
+        permitted = takes != "refused"
         chosen = self._first_match(rn, context, permitted)
         if chosen is None:
             action, rule_id, origin = self.default_action, "default", self.default_origin
@@ -201,12 +233,62 @@ class Policy:
         # tuple.__new__ rather than Decision(...): half the time, and one is made for every
         # new name.
         decision: Decision = tuple.__new__(
-            Decision, (action, rule_id, reason, rn, context, origin, permitted)
+            Decision, (action, rule_id, reason, rn, context, origin, permitted, takes)
         )
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        cache[name] = decision
+        cost = ENTRY_OVERHEAD + 4 * size
+        with self._cache_lock:  # only new names come here
+            if self._cache_bytes[context] + cost > CACHE_BYTES:
+                cache.clear()
+                self._cache_bytes[context] = 0
+            cache[name] = decision
+            self._cache_bytes[context] += cost
         return decision
+
+    def _too_long(self, name: str, size: int, context: Context) -> Decision:
+        """The denial of a name longer than PATH_MAX: made for each request, never kept."""
+        rn = _parse(name, self._series, self._platform)
+        takes = _takes(name, self._docker_major, self._platform == "windows", ())
+        reason = (
+            f"the name is {size} bytes long, longer than any path containerd could "
+            f"execute (PATH_MAX, {PATH_MAX} bytes)"
+        )
+        permitted = takes != "refused"
+        return Decision("deny", NAME_TOO_LONG, reason, rn, context, "shimpolicy", permitted, takes)
+
+    def decide_for_docker(
+        self, name: str, runtimes: Mapping[str, str] | Collection[str] = ()
+    ) -> Decision:
+        """Allow, warn or deny ``name`` chosen per container for Docker (``docker run
+        --runtime``, Compose ``runtime``, ``HostConfig.Runtime``), as dockerd takes it: the
+        empty name is the daemon's default runtime, a stock runtime (D2) Docker's own and a
+        name its daemon.json configures (``runtimes``: names, or names mapped to where each
+        is written) the administrator's; neither is checked beyond what dockerd checks.
+        Any other name is decided in ``request`` context."""
+        if not isinstance(name, str):
+            raise not_a_name(name)
+        windows = self._platform == "windows"
+        takes = _takes(name, self._docker_major, windows, runtimes)
+        if takes not in ("default", "stock", "configured"):
+            return self.decide(name, "request")
+        shown, docker = display(name), f"Docker {self.docker} on {self.platform}"
+        if takes == "default":
+            origin = docker
+            reason = "the empty runtime selects the daemon's default runtime (default-runtime)"
+        elif takes == "stock":
+            origin = f"{docker} (D2)"
+            reason = (
+                f"'{shown}' is a stock runtime of {docker} (D2): dockerd runs it itself, with "
+                "its own settings, and never hands the name to containerd"
+            )
+        else:
+            where = runtimes.get(name) if isinstance(runtimes, Mapping) else None
+            origin = where if isinstance(where, str) else "daemon.json"
+            reason = (
+                f"'{shown}' is configured in daemon.json's \"runtimes\" (D2): the administrator "
+                "set it up, and dockerd takes it as written"
+            )
+        rn = _parse(name, self._series, self._platform)
+        return Decision("allow", f"docker-{takes}", reason, rn, "request", origin, True, takes)
 
     def _first_match(self, rn: RuntimeName, context: str, permitted: bool) -> _Candidate | None:
         """The first rule alternative that matches (any of a rule's alternatives may)."""

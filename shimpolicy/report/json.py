@@ -1,11 +1,29 @@
-"""SPEC §5.2 JSON: ``{"files_checked": N, "findings": [...]}``."""
+"""SPEC §5.2 JSON: ``{"version": 1, "files_checked": N, "findings": [...]}``, described by
+the JSON Schema ``shimpolicy/report/lint-output.schema.json`` (``version`` is its version:
+a field is only ever added within one)."""
 
 from __future__ import annotations
 
 import json as _json
 from collections.abc import Mapping
 
+from .._typing import TYPE_CHECKING
 from ..lint.engine import LintResult
+
+if TYPE_CHECKING:
+    from typing import Any
+
+VERSION = 1  # of the lint and check JSON formats; a field removed or changed: a new one
+
+
+def schema(command: str) -> dict[str, Any]:
+    """The JSON Schema of ``lint`` (``doctor`` too) or ``check`` JSON output."""
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), f"{command}-output.schema.json")
+    with open(path, encoding="utf-8") as f:
+        loaded: dict[str, Any] = _json.load(f)
+    return loaded
 
 
 def write(
@@ -29,5 +47,9 @@ def write(
         for f in result.findings
     ]
     return (
-        _json.dumps({"files_checked": result.files_checked, "findings": findings}, indent=2) + "\n"
+        _json.dumps(
+            {"version": VERSION, "files_checked": result.files_checked, "findings": findings},
+            indent=2,
+        )
+        + "\n"
     )

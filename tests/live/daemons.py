@@ -186,12 +186,14 @@ class DockerdRun:
 class Dockerd:
     """dockerd 20.10 with one daemon.json, in its own namespaces under ``home``.
 
-    It uses the containerd listening on ``containerd`` (one for the whole run: dockerd's own
-    would start with every daemon and give up after 15 s on a busy machine). Authorization
-    plugins are found through ``home/etc-docker/plugins``, the namespace's ``/etc/docker``.
+    It uses the containerd listening on ``containerd`` when given (one for a whole run:
+    dockerd's own starts with every daemon and dockerd gives up on it after 15 s on a busy
+    machine), else starts its own, inside the same namespaces and with the same PATH.
+    Authorization plugins are found through ``home/etc-docker/plugins``, the namespace's
+    ``/etc/docker``.
     """
 
-    def __init__(self, home: Path, fakebin: Path, containerd: Path) -> None:
+    def __init__(self, home: Path, fakebin: Path, containerd: Path | None = None) -> None:
         self.home, self.fakebin, self.containerd = home, fakebin, containerd
         self.proc: subprocess.Popen[bytes] | None = None
         self.socket = home / "docker.sock"
@@ -220,9 +222,10 @@ class Dockerd:
             "--exec-root", str(self.home / "exec"),
             "--pidfile", str(self.home / "docker.pid"),
             "-H", f"unix://{self.socket}",
-            "--containerd", str(self.containerd),
             "--iptables=false", "--bridge=none", "--storage-driver=vfs",
         ]  # fmt: skip
+        if self.containerd is not None:
+            argv += ["--containerd", str(self.containerd)]
         path = f"{self.fakebin}:/usr/sbin:/usr/bin:/sbin:/bin"
         self.proc = _namespaced(argv, mounts, "/", path, self.logfile)
         deadline = time.monotonic() + timeout
