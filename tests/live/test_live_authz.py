@@ -173,9 +173,6 @@ def test_a_path_is_denied_by_the_plugin(setup: tuple[Dockerd, Plugin]) -> None:
 
 # SPEC §6: dockerd 20.10 decodes a create body into a wrapper that embeds a HostConfig at the
 # top level, and the legacy start (API < 1.24) takes a HostConfig, or a wrapper, as its body.
-# Shapes serve does not decode as dockerd does yet: dockerd 20.10 creates the container with
-# the denied runtime, or applies it at a legacy start (README, "Live suite": known limits).
-NOT_YET = pytest.mark.xfail(reason="serve does not decode this shape as dockerd does yet")
 CREATE_SHAPES = {
     "top-level Runtime": {"Image": BUSYBOX_IMAGE, "Cmd": ["/bin/true"], "Runtime": "blocked"},
     "top-level runtime, any case": {
@@ -197,10 +194,7 @@ CREATE_SHAPES = {
 }
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [pytest.param(s, marks=NOT_YET if s.startswith("top-level") else ()) for s in CREATE_SHAPES],
-)
+@pytest.mark.parametrize("shape", list(CREATE_SHAPES))
 def test_raw_create_shapes_are_denied_and_nothing_is_created(
     setup: tuple[Dockerd, Plugin], shape: str
 ) -> None:
@@ -220,9 +214,7 @@ START_SHAPES = {
 }
 
 
-@pytest.mark.parametrize(
-    "shape", [pytest.param(s, marks=NOT_YET if "wrapper" in s else ()) for s in START_SHAPES]
-)
+@pytest.mark.parametrize("shape", list(START_SHAPES))
 def test_legacy_start_with_a_denied_runtime_is_denied(
     setup: tuple[Dockerd, Plugin], shape: str
 ) -> None:
