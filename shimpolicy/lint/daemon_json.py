@@ -35,6 +35,7 @@ from .context import Facts, LintContext, location, placeholder
 from .daemon_keys import accepted_keys, flat_keys
 from .filetype import FileType
 from .finding import Location
+from .runc_binary import check_runc_binary
 from .source import SourceFile
 
 # The fields of moby's runtime entry (api/types/system.Runtime), by their folded JSON name.
@@ -584,6 +585,13 @@ class _Checker:
                 "config",
                 f"runtimes.{entry.name}.runtimeType",
             )
+        binary = entry.binary
+        value = binary.value if isinstance(binary, Scalar) else None
+        if entry.type_value == _RUNC_OPTIONS_TYPE and isinstance(value, str) and value:
+            # The runc shim's binary, judged as containerd's options.BinaryName is.
+            what = f"runtimes.{entry.name}.options.BinaryName"
+            assert binary is not None
+            check_runc_binary(self.ctx, self.source, binary.span, value, what)
         problem = self.settings_problem(entry)
         if problem is not None:
             span, rule, message, related = problem
@@ -651,6 +659,14 @@ class _Checker:
                 f'path of runtime "{entry.name}" names a containerd shim ({shim[0]}), but "path" '
                 "is a runc-compatible binary that Docker runs under its own runc shim; configure "
                 f'the shim with "runtimeType": "{shim[1]}" instead',
+            )
+        else:
+            # A runc-compatible binary, judged as containerd's options.BinaryName is; with
+            # runtimeArgs dockerd's wrapper script runs it rather than the shim itself.
+            what = f"runtimes.{entry.name}.path"
+            executed = not entry.arg_items
+            check_runc_binary(
+                self.ctx, self.source, node.span, entry.path_value, what, executed=executed
             )
         if not entry.arg_items:
             return  # without arguments dockerd runs the path directly: no shell involved
