@@ -49,6 +49,12 @@ class Option(NamedTuple):
 
 
 # --policy, --containerd, --docker and --platform: for every command that decides names.
+# As ruff's --isolated: nothing the tree being checked contains can change the verdict.
+ISOLATED_HELP = (
+    "ignore every discovered policy (.shimpolicy.yaml, pyproject.toml): use --policy FILE, "
+    "else the embedded default"
+)
+
 VERSION_OPTIONS = (
     Option(
         ("--policy",),
@@ -74,6 +80,24 @@ VERSION_OPTIONS = (
         "platform",
         choices=("linux", "windows"),
         help="platform whose rules apply (default: the policy's, else linux)",
+    ),
+    Option(("--isolated",), "isolated", "flag", default=False, help=ISOLATED_HELP),
+)
+
+# The host's own configuration, read as the linter reads it (lint/known.py), for the
+# commands that decide single names; serve takes the same two.
+CONFIG_OPTIONS = (
+    Option(
+        ("--daemon-config",),
+        "daemon_config",
+        metavar="FILE",
+        help="Docker daemon.json: the runtimes it configures are allowed per container (D2)",
+    ),
+    Option(
+        ("--containerd-config",),
+        "containerd_config",
+        metavar="FILE",
+        help="containerd config.toml: name the CRI handlers that run each name (C5)",
     ),
 )
 
@@ -361,6 +385,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     def policy_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--policy", metavar="FILE", help=VERSION_OPTIONS[0].help)
+        sp.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
 
     from . import __version__
 
@@ -381,6 +406,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=EPILOGS["check"],
         )
         add(c, VERSION_OPTIONS)
+        add(c, CONFIG_OPTIONS)
         context(c)
         c.add_argument(
             "--format",
@@ -407,6 +433,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=EPILOGS["explain"],
         )
         add(e, VERSION_OPTIONS)
+        add(e, CONFIG_OPTIONS)
         context(e)
         e.add_argument("name", metavar="NAME", help="the runtime name")
 

@@ -9,6 +9,7 @@ import os
 import posixpath
 import re
 import subprocess
+from collections.abc import Callable
 
 from .._typing import TYPE_CHECKING, NamedTuple
 from ..lint.containerd import config_facts, import_target, imports, merge_imports
@@ -119,9 +120,10 @@ class Reader:
         host = self.fs.host_path(f"{looked.path}/{unit}")
         return os.path.islink(host) and os.readlink(host) == "/dev/null"
 
-    def containerd_configs(self, path: str, containerd: str) -> list[ContainerdConfig]:
+    def containerd_configs(self, path: str, cwd: str = "/") -> list[ContainerdConfig]:
         """The config file and every file it imports, in containerd's loading order
-        (breadth first, each file once), as the linter's facts."""
+        (breadth first, each file once), as the linter's facts; ``cwd`` is containerd's
+        working directory, where a relative pattern is matched."""
         configs: list[ContainerdConfig] = []
         pending: list[tuple[str, Location | None]] = [(path, None)]
         seen: set[str] = set()
@@ -147,14 +149,14 @@ class Reader:
             configs.append(config_facts(loaded.doc, loaded.source))
             for entry, at in imports(loaded.doc, loaded.source):
                 target, pattern = import_target(current, entry)
-                targets = self.glob(target) if pattern else [target]
+                targets = self.glob(target, cwd) if pattern else [target]
                 pending.extend((t, at) for t in targets)
         return configs
 
-    def glob(self, pattern: str) -> list[str]:
+    def glob(self, pattern: str, cwd: str = "/") -> list[str]:
         """Go's ``filepath.Glob`` inside the root: matches in name order, '*' matching
-        leading dots too; a relative pattern is taken from containerd's working directory."""
-        matches = ["/"]
+        leading dots too; a relative pattern is taken from the working directory ``cwd``."""
+        matches = ["/" if pattern.startswith("/") else cwd]
         for part in [p for p in pattern.split("/") if p]:
             found: list[str] = []
             for directory in matches:
@@ -258,9 +260,13 @@ def _found(resolution: Resolution | None) -> str | None:
     return resolution.found.path if resolution and resolution.found else None
 
 
-def daemon_version(fs: RootFS, executable: str | None, given: str | None) -> str | None:
+def daemon_version(
+    fs: RootFS, executable: str | None, given: str | None, known: Callable[[str], object]
+) -> str | None:
     """The version to apply: the one given, else (on the live host only: nothing under
-    another root is ever run) what the installed daemon says of itself."""
+    another root is ever run) what the installed daemon says of itself.  A release newer
+    than any known here is taken as its series (``1.7.99`` as 1.7); ``known`` raises
+    ``ValueError`` for a version it does not know."""
     if given or not fs.live or executable is None:
         return given
     try:
@@ -269,7 +275,20 @@ def daemon_version(fs: RootFS, executable: str | None, given: str | None) -> str
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return version_in(out)
+    found = version_in(out)
+    if found is None:
+        return None
+    for candidate in (found, found.rsplit(".", 1)[0], found.split(".", 1)[0]):
+        try:
+            known(candidate)
+        except ValueError:
+            continue
+        return candidate
+    name = posixpath.basename(executable)
+    raise ValueError(
+        f"`{executable} --version` says {found}, which is not a {name} version shimpolicy "
+        f"knows: give --{'docker' if name == 'dockerd' else name} V"
+    )
 
 
 def version_in(output: str) -> str | None:
