@@ -167,7 +167,9 @@ def test_no_file_to_check_passes_and_says_so(installed: Runner) -> None:
     assert "0 files checked" in case.log
 
 
-def test_clean_paths_pass_and_upload_an_empty_report(installed: Runner, fresh_clone: Path) -> None:
+def test_paths_clean_at_the_threshold_pass_and_upload_the_report(
+    installed: Runner, fresh_clone: Path
+) -> None:
     good = fresh_clone / "examples" / "good"
     runner = _run(installed, {"paths": f"{good}/docker-host {good}/cluster"})
     assert runner.lint()[-1] == 0
@@ -175,7 +177,8 @@ def test_clean_paths_pass_and_upload_an_empty_report(installed: Runner, fresh_cl
     (uses, with_), *_ = [u for u in runner.uses if u[0].startswith("github/codeql-action")]
     assert uses == "github/codeql-action/upload-sarif@v3"
     sarif = installed.work / with_["sarif_file"]
-    assert _validate_sarif(sarif)["runs"][0]["results"] == []
+    levels = {r["level"] for r in _validate_sarif(sarif)["runs"][0]["results"]}
+    assert "error" not in levels  # what is reported is below the threshold
 
 
 def test_findings_at_the_threshold_fail_the_job_after_the_upload(
