@@ -22,11 +22,12 @@ from ..grammar.name import parse
 from ..grammar.versions import containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.toml import parse_toml
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
+from .facts import ContainerdConfig, Facts, HandlerDef, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
 from .kubernetes import handler_name_for, label_errors
-from .links import ContainerdConfig, HandlerDef, configs_in_scope, toml_key
+from .links import toml_key
 from .source import SourceFile
 
 # C5: the CRI plugin's key in each config layout.

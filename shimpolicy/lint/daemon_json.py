@@ -23,7 +23,8 @@ from ..grammar.name import parse
 from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .source import SourceFile
 

@@ -23,8 +23,9 @@ import re
 from ..syntax import Span
 from ..syntax.shell import RuntimeFlag, find_runtime_flags
 from .containerd import check_runc_binary
-from .context import Facts, LintContext, placeholder
+from .context import LintContext
 from .docker_names import check_docker_runtime
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .source import SourceFile
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shimpolicy.lint.context import Facts
 from shimpolicy.lint.daemon_json import TYPE
 from shimpolicy.lint.engine import lint_text
+from shimpolicy.lint.facts import Facts
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests.conftest import CORPUS, findings, needs_corpus, policy, text_findings
