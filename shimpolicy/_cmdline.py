@@ -22,8 +22,16 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "serve")
-FILE_TYPES = ("daemon.json", "compose", "containerd", "kubernetes", "shell", "workflow")
+COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
+FILE_TYPES = (
+    "daemon.json",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "systemd",
+    "workflow",
+)
 
 
 class Option(NamedTuple):
@@ -248,6 +256,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         g.add_argument("--policy", metavar="FILE")
         g.add_argument("--format", choices=("text", "dot"), default="text")
         g.add_argument("paths", nargs="*", metavar="PATH")
+
+    if only in (None, "doctor"):
+        d = sub.add_parser(
+            "doctor",
+            help="check that the binaries of every configured runtime are there and safe",
+            description="Read this node's containerd and Docker configuration and check "
+            "that every runtime's binaries exist where the daemons look, are executable, and "
+            "that only root can replace them.  Kubernetes manifests given as PATHs tell "
+            "which containerd handlers RuntimeClasses use.",
+        )
+        d.add_argument(
+            "--root",
+            metavar="DIR",
+            default="/",
+            help="take DIR as the node's / (an image, a mounted disk); nothing under it is run",
+        )
+        add(d, VERSION_OPTIONS[:3])
+        add(d, tuple(o for o in LINT_OPTIONS if o.dest in ("format", "fail_on", "color")))
+        d.add_argument("paths", nargs="*", metavar="PATH")
 
     if only in (None, "serve"):
         sub.add_parser(

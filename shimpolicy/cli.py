@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from types import SimpleNamespace
     from typing import TextIO
 
+    from .lint.engine import LintResult
     from .policy import Policy
 
     # What a command is given: argparse's reading of the command line, or the quick one.
@@ -80,6 +81,8 @@ def _dispatch(args: Args, stdin: TextIO, out: TextIO) -> int:
         return _rule(args, out)
     if args.command == "graph":
         return _graph(args, out)
+    if args.command == "doctor":
+        return _doctor(args, out)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -149,9 +152,25 @@ def _show(s: str) -> str:
     return json.dumps(s, ensure_ascii=True)[1:-1]
 
 
+def _doctor(args: Args, out: TextIO) -> int:
+    from .doctor import DoctorOptions, doctor
+
+    if not os.path.isdir(args.root):
+        raise UsageError(f"--root {args.root}: not a directory")
+    for p in args.paths:
+        if not os.path.lexists(p):
+            raise UsageError(f"{p}: no such file or directory")
+    policy = _policy(args)
+    options = DoctorOptions(args.root, args.containerd, args.docker, tuple(args.paths))
+    try:
+        result = doctor(policy, options)
+    except ValueError as e:  # a version the daemon reports that is not known here
+        raise UsageError(str(e)) from None
+    return _report(args, result, out, {})
+
+
 def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
     from .lint.engine import LintOptions, lint_bytes, lint_paths
-    from .report import WRITERS
 
     policy = _policy(args)
     options = LintOptions(
@@ -182,6 +201,13 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
                 raise UsageError(f"{p}: no such file or directory")
         with _collector_paused():
             result = lint_paths(args.paths, policy, options)
+    return _report(args, result, out, sources)
+
+
+def _report(args: Args, result: LintResult, out: TextIO, sources: dict[str, str]) -> int:
+    """Write findings in the format asked for; the exit status for them (SPEC §5.2)."""
+    from .report import WRITERS
+
     color = args.color == "always" or (
         args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
     )
@@ -218,10 +244,19 @@ def _policy_command(args: Args, out: TextIO) -> int:
         return EXIT_OK
     if args.policy_command == "validate":
         try:
-            Policy.load(args.file)
+            policy = Policy.load(args.file)
         except PolicyError as e:
             raise UsageError(str(e)) from None
-        out.write(f"{args.file}: valid\n")
+        builds_on_default = policy.rules and all(
+            r.origin == Policy.default().source for r in policy.rules
+        )
+        note = (
+            "; it has no rules of its own, so it builds on the default policy "
+            "(write `extends: none` to start from nothing)"
+            if builds_on_default
+            else ""
+        )
+        out.write(f"{args.file}: valid{note}\n")
         return EXIT_OK
     raise UsageError("policy needs an action: show or validate")
 

@@ -30,6 +30,12 @@ def render_rule(doc: RuleDoc) -> str:
         if "content" in ex:
             lines.append(f"  ({ex.get('filename', '')})")
             lines += ["    " + line for line in str(ex["content"]).rstrip("\n").splitlines()]
+        elif "node" in ex:  # doctor examples: a node's files, and manifests given
+            for item in (*ex["node"], *ex.get("manifests", ())):
+                mode = f" (mode {item['mode']})" if "mode" in item else ""
+                lines.append(f"  {item['path']}{mode}")
+                content = str(item.get("content", "")).rstrip("\n")
+                lines += ["    " + line for line in content.splitlines()]
         elif "name" in ex:
             context = ex.get("context", "request")
             lines.append(f"    {ex['name']!r} in {context} context -> {ex.get('expect')}")

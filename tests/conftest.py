@@ -2,9 +2,10 @@
 
 The tests are grouped as the package is, one folder per layer: ``grammar/`` (runtime
 names, C1-C4 and D1), ``syntax/`` (the positioned readers), ``policy/``, ``lint/`` (one
-file per file type, plus links, suppressions, parallel runs), ``report/``, ``serve/`` and
-``cli/``.  What concerns the whole project (ruff and mypy, the fuzzing regressions) is at
-the top.  Every test's files are under ``fixtures/``.
+file per file type, plus links, suppressions, parallel runs), ``report/``, ``serve/``,
+``cli/`` and ``doctor/``.  What concerns the whole project (ruff and mypy, the fuzzing
+regressions) is at the top.  Every test's files are under ``fixtures/``; ``doctor/``
+builds its fake nodes in each test's own directory.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .name import not_a_name
 from .versions import DEFAULT_DOCKER, docker_major, platform_name
 
 # D2: runtimes every Docker 23+ daemon on Linux has without configuration.
@@ -20,8 +21,10 @@ def docker_permits(name: str, docker: str = DEFAULT_DOCKER, platform: str = "lin
     """D1: would dockerd pass ``name`` verbatim to containerd as an *unconfigured* runtime?
 
     Stock and configured names (D2) are accepted whatever this says.  An unknown version
-    or platform is a ``ValueError``.
+    or platform is a ``ValueError``; a name that is not a ``str`` a ``TypeError``.
     """
+    if not isinstance(name, str):
+        raise not_a_name(name)
     return _permits(name, docker_major(docker), platform_name(platform) == "windows")
 
 

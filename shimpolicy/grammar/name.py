@@ -25,7 +25,13 @@ from .catalog import Shim, shim_for_base, shim_for_binary
 from .versions import DEFAULT_CONTAINERD, containerd_series, platform_name
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from .versions import ContainerdSeries, Platform
+
+    # What a name is to containerd (SPEC §5.1): a closed set, so a type checker catches
+    # a misspelt kind.
+    Kind = Literal["shim", "path", "relative", "invalid", "empty", "legacy-v1"]
 
 KINDS = ("shim", "path", "relative", "invalid", "empty", "legacy-v1")
 
@@ -68,7 +74,7 @@ class RuntimeName(NamedTuple):
     """What one runtime name means to one containerd version on one platform."""
 
     name: str
-    kind: str
+    kind: Kind
     binary: str | None
     error: str | None
     containerd: str
@@ -112,6 +118,12 @@ def _rules(windows: bool, go120: bool) -> dict[str, re.Pattern[str]]:
     return {"VOLUME": volume, "DIRECTORY": re.compile(r".*[\\/]", re.DOTALL)}
 
 
+def not_a_name(value: object) -> TypeError:
+    """The error for a runtime name of the wrong type (``None``, bytes …): said plainly,
+    rather than whatever a string method would raise deep inside."""
+    return TypeError(f"runtime name must be a str, not {type(value).__name__}")
+
+
 def binary_name(
     name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linux"
 ) -> str | None:
@@ -138,8 +150,10 @@ def parse(name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linu
     """Read ``name`` as ``containerd`` would on ``platform``.
 
     Never raises for a ``str`` name and does no I/O; an unknown version or platform is a
-    ``ValueError``.
+    ``ValueError``, and a name that is not a ``str`` a ``TypeError``.
     """
+    if not isinstance(name, str):
+        raise not_a_name(name)
     return _parse(name, containerd_series(containerd), platform_name(platform))
 
 
@@ -263,7 +277,7 @@ def _parse_base(name: str) -> tuple[str, ...]:
 
 def _kind(
     name: str, series: ContainerdSeries, windows: bool, go120: bool, has_binary: bool, has_dir: bool
-) -> tuple[str, str | None]:
+) -> tuple[Kind, str | None]:
     """C2's resolution order (and C4's routing before it)."""
     if name == LEGACY_V1 and series != "2" and not windows:
         return "legacy-v1", None

@@ -14,12 +14,13 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from .._typing import NamedTuple
 from ..grammar.catalog import shim_for_binary
 from ..grammar.name import parse
-from ..grammar.versions import containerd_series
+from ..grammar.versions import containerd_release, containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.toml import parse_toml
 from .context import LintContext, location
@@ -94,9 +95,24 @@ def _runtimes(section: _Section) -> tuple[Scalar | None, Mapping | None]:
 
 def _handler(source: SourceFile, key: Scalar, table: Mapping) -> HandlerDef:
     node = table.get("runtime_type")
-    at = location(source, key.span)
-    type_at = location(source, node.span) if node is not None else None
-    return HandlerDef(str(key.value), at, _text(node), type_at)
+    path = table.get("runtime_path")
+    options = table.get("options")
+    binary = options.get("BinaryName") if isinstance(options, Mapping) else None
+    return HandlerDef(
+        str(key.value),
+        location(source, key.span),
+        _text(node),
+        _at(source, node),
+        runtime_path=_text(path),
+        path_at=_at(source, path),
+        binary_name=_text(binary),
+        binary_at=_at(source, binary),
+        sandboxer=_text(table.get("sandboxer")),
+    )
+
+
+def _at(source: SourceFile, node: Node | None) -> Location | None:
+    return location(source, node.span) if node is not None else None
 
 
 def _legacy_default(source: SourceFile, section: _Section) -> HandlerDef | None:
@@ -104,8 +120,7 @@ def _legacy_default(source: SourceFile, section: _Section) -> HandlerDef | None:
     key, table = section.table.key("default_runtime"), section.table.get("default_runtime")
     if key is None or not isinstance(table, Mapping) or not _text(table.get("runtime_type")):
         return None
-    handler = _handler(source, key, table)
-    return HandlerDef("default", handler.at, handler.runtime_type, handler.type_at)
+    return _handler(source, key, table)._replace(name="default")
 
 
 def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
@@ -115,7 +130,8 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
     defines = False
     default_name: str | None = None
     legacy: HandlerDef | None = None
-    for section in _sections(doc):
+    sections = _sections(doc)
+    for section in sections:
         key, runtimes = _runtimes(section)
         if key is not None and runtimes is not None:
             defines = True
@@ -139,6 +155,73 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
         default_name=default_name,
         legacy_default=legacy,
         imports=isinstance(imports, Sequence) and bool(imports.items),
+        cri=bool(sections),
+    )
+
+
+def runtime_path_honoured(containerd: str) -> bool:
+    """SPEC §6: ``runtime_path`` replaces the runtime_type's shim from 1.6.21 and 1.7.1;
+    1.6.0-1.6.20 and 1.7.0 ignore it (the runtime_type's shim runs)."""
+    release = containerd_release(containerd)
+    return release >= (1, 7, 1) or (1, 6, 21) <= release < (1, 7, 0)
+
+
+def imports(doc: Mapping, source: SourceFile) -> list[tuple[str, Location]]:
+    """The ``imports`` entries of a config, as written, each with where it is."""
+    node = doc.get("imports")
+    if not isinstance(node, Sequence):
+        return []
+    return [
+        (item.value, location(source, item.span))
+        for item in node.items
+        if isinstance(item, Scalar) and isinstance(item.value, str)
+    ]
+
+
+def import_target(importer: str, entry: str) -> tuple[str, bool]:
+    """Where containerd looks for one ``imports`` entry of the file at ``importer``:
+    (path, False), or (pattern, True) for an entry with a ``*``.  A pattern is matched as
+    written (a relative one against containerd's working directory); a path is cleaned and,
+    when relative, taken from the importing file's directory."""
+    if "*" in entry:
+        return entry, True
+    path = posixpath.normpath(entry)
+    if not path.startswith("/"):
+        path = posixpath.join(posixpath.dirname(importer), path)
+    return path, False
+
+
+def merge_imports(configs: list[ContainerdConfig], containerd: str) -> ContainerdConfig:
+    """The CRI configuration containerd ends up with from a file and the files it imports,
+    in the order it loads them (the file first, then each import, breadth first).
+
+    containerd 1.x replaces a plugin's whole section with the last loaded file's; 2.x
+    merges the tables, a later file's value winning key by key."""
+    if not configs[0].merges(containerd):
+        with_cri = [c for c in configs if c.cri]
+        return with_cri[-1] if with_cri else configs[0]
+    handlers: dict[str, HandlerDef] = {}
+    for config in configs:
+        for h in config.handlers:
+            old = handlers.get(h.name)
+            if old is not None:
+                h = h._replace(
+                    **{
+                        f: getattr(old, f)
+                        for f in HandlerDef._fields
+                        if getattr(h, f) is None and f != "builtin"
+                    }
+                )
+            handlers[h.name] = h
+    names = [c.default_name for c in configs if c.default_name is not None]
+    first = configs[0]
+    return first._replace(
+        version=max(c.version for c in configs),
+        handlers=tuple(handlers.values()),
+        defines_runtimes=any(c.defines_runtimes for c in configs),
+        default_name=names[-1] if names else None,
+        imports=False,
+        cri=any(c.cri for c in configs),
     )
 
 

@@ -12,6 +12,7 @@ from .source import SourceFile
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..policy.model import Context
 
 
 class LintContext:
@@ -69,7 +70,7 @@ class LintContext:
         self.report(source, span, "SP003", message + "its final value cannot be checked here")
 
     def check_name(
-        self, source: SourceFile, span: Span, name: str, context: str, what: str
+        self, source: SourceFile, span: Span, name: str, context: Context, what: str
     ) -> None:
         """Apply the policy to one runtime name found in a file (``what`` says where it was)."""
         marker = placeholder(name)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from functools import cache
 from itertools import pairwise
 
+from .._typing import NamedTuple
 from ..grammar.docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
 from ..grammar.name import parse
 from ..grammar.versions import docker_major
@@ -26,6 +27,7 @@ from ..syntax.json import parse_json
 from .context import LintContext, location
 from .facts import Facts, placeholder
 from .filetype import FileType
+from .finding import Location
 from .source import SourceFile
 
 # The fields of moby's runtime entry (api/types/system.Runtime), by their folded JSON name.
@@ -123,6 +125,7 @@ class _Entry:
 
     __slots__ = (
         "args",
+        "binary",
         "broken",
         "key",
         "name",
@@ -140,6 +143,7 @@ class _Entry:
         self.runtime_type: tuple[Scalar, Scalar] | None = None
         self.args: tuple[Scalar, Sequence] | None = None
         self.options: Scalar | None = None  # key of the last "options" that left it non-empty
+        self.binary: Node | None = None  # options.BinaryName, as the merged options have it
         self.occurrences: dict[str, list[Scalar]] = {}  # field -> keys
         self.unknown: list[tuple[Scalar, Node]] = []
         self.broken = False  # a value of the wrong type: dockerd does not start at all
@@ -346,12 +350,15 @@ class _Checker:
                 # null empties a list or an object and leaves a string as it was.
                 if fieldname == "options":
                     options = None
+                    entry.binary = None
                 elif fieldname == "runtimeArgs":
                     entry.args = None
             elif fieldname == "options":
                 if isinstance(v, Mapping):
                     options = (options or set()) | {str(o.value) for o, _ in v.items}
                     entry.options = k
+                    binary = v.get("BinaryName")
+                    entry.binary = entry.binary if binary is None else binary
                     self.option_duplicates(name, v)
                 else:
                     self.wrong_type(v, where, "an object", "map[string]interface {}")
@@ -570,6 +577,92 @@ class _Checker:
                 "which /bin/sh interprets: dockerd pastes path and runtimeArgs unquoted into a "
                 "wrapper script (#!/bin/sh ... $@); use plain words only",
             )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class DockerRuntime(NamedTuple):
+    """One runtime a daemon.json configures, as dockerd decodes it (D3): a value and where
+    it is written, for each setting that names a binary; None when not set."""
+
+    name: str
+    at: Location  # the runtime's key
+    path: str | None = None
+    path_at: Location | None = None
+    runtime_type: str | None = None
+    type_at: Location | None = None
+    binary_name: str | None = None  # options.BinaryName: the runc shim's binary
+    binary_at: Location | None = None
+    wrapped: bool = False  # runtimeArgs given: dockerd runs path from a /bin/sh script
+
+
+class DockerSettings(NamedTuple):
+    """What a daemon.json says about runtimes (D2, D3)."""
+
+    runtimes: tuple[DockerRuntime, ...] = ()
+    default_runtime: str | None = None
+    default_at: Location | None = None
+
+
+def docker_settings(doc: Node | None, source: SourceFile, docker: str) -> DockerSettings:
+    """The runtimes and the default runtime a daemon.json gives dockerd, decoded as the
+    checks above decode them (the entries dockerd refuses to start with are left out: the
+    linter reports them).  Docker before 24 knows neither runtimeType nor options."""
+    if not isinstance(doc, Mapping):
+        return DockerSettings()
+    reader = _Reader(doc, source, docker_major(docker))
+    found = []
+    for name, (key, node) in reader.runtimes.items():
+        entry = reader.decode_entry(name, key, node) if name != RESERVED else None
+        if entry is None or entry.broken:
+            continue
+        modern = reader.major >= 24
+        binary = entry.binary if modern else None
+        found.append(
+            DockerRuntime(
+                name,
+                location(source, key.span),
+                entry.path_value or None,
+                location(source, entry.path[1].span) if entry.path else None,
+                (entry.type_value or None) if modern else None,
+                location(source, entry.runtime_type[1].span)
+                if entry.runtime_type and modern
+                else None,
+                _string(binary),
+                location(source, binary.span) if binary is not None else None,
+                bool(entry.arg_items),
+            )
+        )
+    values = [v for k, v in doc.items if k.value == "default-runtime" and not _is_null(v)]
+    default = values[-1] if values else None
+    return DockerSettings(
+        tuple(found),
+        _string(default),
+        location(source, default.span) if default is not None else None,
+    )
+
+
+class _Reader(_Checker):
+    """The checker's decoding without its findings."""
+
+    def __init__(self, doc: Mapping, source: SourceFile, major: int) -> None:
+        self.doc, self.source, self.major = doc, source, major
+        self.runtimes = _effective_runtimes(doc)
+
+    def report(
+        self,
+        span: Span,
+        rule: str,
+        message: str,
+        severity: str | None = None,
+        related: Span | None = None,
+    ) -> None:
+        return None
+
+
+def _string(node: Node | None) -> str | None:
+    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
 
 
 def _again(key: Scalar, items: tuple[tuple[Scalar, Node], ...]) -> str:

@@ -76,6 +76,7 @@ _TYPES: LazyRegistry[FileType] = LazyRegistry(
         "containerd": "containerd",
         "kubernetes": "kubernetes",
         "shell": "shell",
+        "systemd": "systemd",
         "workflow": "workflow",
     },
     "TYPE",
@@ -130,9 +131,16 @@ def _display(path: str) -> str:
 
 
 def lint_paths(
-    paths: Sequence[str], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
+    paths: Sequence[str | os.PathLike[str]], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
 ) -> LintResult:
-    candidates = _candidates(paths, policy, options)
+    """Lint the files and directory trees ``paths`` (the working directory when empty)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        # A string is a sequence too: taken as one, "/srv" would be the paths "/", "s", …
+        kind = type(paths).__name__
+        raise TypeError(
+            f"lint_paths takes a list of paths, not a {kind}: write lint_paths([path], policy)"
+        )
+    candidates = _candidates([os.fspath(p) for p in paths], policy, options)
     if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and can_fork():
 
         def load(chunk: Sequence[tuple[str, bool]]) -> tuple[list[_Loaded], Facts]:
@@ -197,6 +205,19 @@ def lint_bytes(
             1, (Finding(path, e.line, e.column, e.line, e.column, "SP001", "error", e.message),)
         )
     return lint_text(text, filename, policy, options)
+
+
+def load_source(source: SourceFile) -> tuple[Any, Finding | None]:
+    """Parse a file read elsewhere (``shimpolicy doctor`` reads a node's files itself):
+    its tree, or the finding that says why it cannot be parsed."""
+    item = _parse(source, file_types()[source.type])
+    return item.doc, item.problem
+
+
+def finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
+    """A run's result from its findings: the policy's severities and ignores applied,
+    sorted."""
+    return _finish(files, findings, policy)
 
 
 def _load_path(

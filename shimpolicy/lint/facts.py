@@ -53,6 +53,13 @@ class HandlerDef(NamedTuple):
     runtime_type: str | None  # None: not set in the file
     type_at: Location | None = None
     builtin: bool = False
+    # C5: the shim path override, runc's binary (``options.BinaryName``) and, on 2.x, the
+    # sandboxer; None when not set.
+    runtime_path: str | None = None
+    path_at: Location | None = None
+    binary_name: str | None = None
+    binary_at: Location | None = None
+    sandboxer: str | None = None
 
 
 class ContainerdConfig(NamedTuple):
@@ -66,6 +73,7 @@ class ContainerdConfig(NamedTuple):
     default_name: str | None  # ``default_runtime_name`` as written; None when not set
     legacy_default: HandlerDef | None  # 1.x ``default_runtime`` with a runtime_type
     imports: bool  # ``imports`` lists other files, which may define more handlers
+    cri: bool = False  # the file has a CRI plugin section (1.x: an import replaces it whole)
 
     def effective_handlers(self, containerd: str) -> dict[str, HandlerDef]:
         """The handlers containerd ends up with (C5).  containerd 2.x decodes the file over
@@ -79,7 +87,7 @@ class ContainerdConfig(NamedTuple):
             found[BUILTIN_HANDLER] = builtin
         for handler in self.handlers:
             if merged and handler.name == BUILTIN_HANDLER and handler.runtime_type is None:
-                handler = HandlerDef(handler.name, handler.at, BUILTIN_RUNTIME_TYPE, None)
+                handler = handler._replace(runtime_type=BUILTIN_RUNTIME_TYPE, type_at=None)
             found[handler.name] = handler
         if not merged and self.legacy_default is not None:
             found["default"] = self.legacy_default

@@ -63,7 +63,15 @@ def type_by_name(path: str) -> str | None:
         return "workflow"
     if base.endswith((".sh", ".bash")):
         return "shell"
+    if base.endswith(".service") or is_unit_drop_in(path):
+        return "systemd"
     return None
+
+
+def is_unit_drop_in(path: str) -> bool:
+    """``<unit>.service.d/<name>.conf``: a drop-in systemd applies over a service unit."""
+    parts = path.replace("\\", "/").rsplit("/", 2)
+    return len(parts) >= 2 and parts[-2].endswith(".service.d") and parts[-1].endswith(".conf")
 
 
 def may_have_type(path: str) -> bool:

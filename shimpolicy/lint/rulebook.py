@@ -10,8 +10,6 @@ import os
 import re
 from functools import cache, lru_cache
 
-import yaml
-
 from .._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -23,7 +21,8 @@ class RuleDoc(NamedTuple):
     name: str
     title: str
     severity: str  # default severity: error | warning | info
-    source: str  # policy | file | daemon.json | compose | containerd | kubernetes | shell | links
+    source: str  # policy | file | daemon.json | dockerd | compose | containerd | kubernetes |
+    # shell | links
     rationale: str
     spec: tuple[str, ...]
     references: tuple[str, ...]
@@ -40,8 +39,10 @@ def rules_dir() -> str:
 
 
 def _read(path: str) -> RuleDoc:
+    import yaml  # only where a rule's documentation is read: ids and severities do not need it
+
     with open(path, encoding="utf-8") as f:
-        data = yaml.load(f.read(), Loader=_LOADER)
+        data = yaml.load(f.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return RuleDoc(
         id=data["id"],
         name=data["name"],
@@ -61,6 +62,12 @@ def catalog() -> dict[str, RuleDoc]:
     names = sorted(n[:-5] for n in os.listdir(rules_dir()) if n.endswith(".yaml"))
     docs = (rule_doc(name) for name in names)
     return {doc.id: doc for doc in docs if doc is not None}
+
+
+@lru_cache(maxsize=1)
+def rule_ids() -> frozenset[str]:
+    """The id of every rule, from the catalog's file names (no file is read)."""
+    return frozenset(n[:-5] for n in os.listdir(rules_dir()) if re.fullmatch(r"SP\d{3}\.yaml", n))
 
 
 @cache
@@ -86,6 +93,3 @@ def lookup(rule: str) -> RuleDoc | None:
 def default_severity(rule: str) -> str:
     doc = rule_doc(rule)
     return doc.severity if doc else "error"
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -12,6 +12,8 @@ How each tool reads the value decides what is checked:
   runc binary;
 - ``ctr run --runtime``: containerd's own resolution (C2), paths included.
 
+``dockerd`` commands have their runtime flags judged as dockerd does (lint/dockerd.py).
+
 Every shim name goes through the policy in ``request`` context.  A value the shell
 computes (``$RT``, ``$(…)``) is reported as unresolvable (SP003).
 """
@@ -21,10 +23,11 @@ from __future__ import annotations
 import re
 
 from ..syntax import Span
-from ..syntax.shell import RuntimeFlag, find_runtime_flags
+from ..syntax.shell import RuntimeFlag, scan_shell
 from .containerd import check_runc_binary
 from .context import LintContext
 from .docker_names import check_docker_runtime
+from .dockerd import check_flags, collect_flags, read_flags
 from .facts import Facts, placeholder
 from .filetype import FileType
 from .source import SourceFile
@@ -41,12 +44,17 @@ def load(source: SourceFile) -> str:
 
 
 def collect(doc: str, source: SourceFile, facts: Facts) -> None:
-    return None
+    if "dockerd" in doc:  # --add-runtime names are configured runtimes (D2)
+        for words in scan_shell(doc)[1]:
+            collect_flags(read_flags(words), source, facts)
 
 
 def check(doc: str, source: SourceFile, ctx: LintContext) -> None:
-    for flag in find_runtime_flags(doc):
+    flags, daemons = scan_shell(doc)
+    for flag in flags:
         check_flag(ctx, source, flag, flag.span)
+    for words in daemons:
+        check_flags(ctx, source, read_flags(words))
 
 
 def check_flag(ctx: LintContext, source: SourceFile, flag: RuntimeFlag, span: Span) -> None:

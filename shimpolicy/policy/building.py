@@ -164,7 +164,7 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
         validate(doc)
     data = doc.data
     assert isinstance(data, dict)  # validated, or the trusted default policy
-    base = default_parts() if data.get("extends") == "default" else None
+    base = default_parts() if not trusted and extends_default(data) else None
     containerd = _version(doc, "containerd", base.containerd if base else DEFAULT_CONTAINERD)
     docker = _version(doc, "docker", base.docker if base else DEFAULT_DOCKER)
     platform = str(data.get("platform", base.platform if base else "linux"))
@@ -178,6 +178,8 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
         default_action, default_origin = base.default_action, base.default_origin
     else:
         default_action, default_origin = "deny", doc.path
+    if not trusted:
+        _known_rule_ids(doc, rules)
     return Parts(
         containerd=containerd,
         docker=docker,
@@ -193,6 +195,31 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
             for n, i in enumerate(data.get("ignore", ()))
         ),
     )
+
+
+def extends_default(data: Mapping[str, Any]) -> bool:
+    """Whether a policy builds on the default policy: when it says ``extends: default``, and
+    when it has no ``rules`` of its own and does not say ``extends: none`` — a file that
+    only tunes the linter (severities, excludes, ignores, versions) must not drop the
+    default rules and deny every name in silence."""
+    extends = data.get("extends")
+    return extends == "default" or (extends is None and "rules" not in data)
+
+
+def _known_rule_ids(doc: Document, rules: tuple[Rule, ...]) -> None:
+    """``severity`` and ``ignore`` name rules that exist: the linter's, or the policy's
+    own (whose ids its findings carry).  A misspelt id would silently change nothing."""
+    from ..lint.rulebook import rule_ids  # the catalog of the linter's rules
+
+    assert isinstance(doc.data, dict)
+    known = rule_ids() | {r.id for r in rules}
+    named: list[tuple[Key, str]] = [(("severity", k), k) for k in doc.data.get("severity", {})]
+    for n, entry in enumerate(doc.data.get("ignore", ())):
+        named += [(("ignore", n, "rules", m), r) for m, r in enumerate(entry["rules"])]
+    for key, rule_id in named:
+        if rule_id not in known:
+            message = f"no rule has the id {rule_id!r} (`shimpolicy rule` lists the linter's rules)"
+            raise doc.error(key, message, at_key=key[0] == "severity")
 
 
 @lru_cache(maxsize=1)

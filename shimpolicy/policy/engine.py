@@ -12,7 +12,7 @@ from .._typing import TYPE_CHECKING, NamedTuple
 # The unchecked forms of parse and docker_permits: a policy reads its versions and
 # platform once, not for every name it decides.
 from ..grammar.docker import _permits
-from ..grammar.name import RuntimeName, _parse
+from ..grammar.name import RuntimeName, _parse, not_a_name
 from ..grammar.versions import containerd_series, docker_major, platform_name
 from .building import Parts, build, default_parts
 from .model import CONTEXTS, Check, Conditions, Decision, Fill, PathIgnore, Rule, Settings, filler
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from ..grammar.versions import ContainerdSeries, Platform
+    from .model import Context
 
 # Decisions are remembered per name in each context; when one context's cache is full it
 # is dropped wholesale, which bounds memory without the bookkeeping of an LRU on the hot
@@ -170,17 +171,22 @@ class Policy:
 
     # ------------------------------------------------------------------ deciding
 
-    def decide(self, name: str, context: str = "request") -> Decision:
-        """Allow, warn or deny ``name`` chosen in ``context`` ("request" or "config")."""
+    def decide(self, name: str, context: Context = "request") -> Decision:
+        """Allow, warn or deny ``name`` chosen in ``context`` ("request" or "config").
+
+        Never raises for a ``str`` name; another type is a ``TypeError``, an unknown
+        context a ``ValueError``."""
         decisions = self._decisions.get(context)
         decision = decisions.get(name) if decisions is not None else None
         if decision is None:
             decision = self._decide(name, context, decisions)
         return decision
 
-    def _decide(self, name: str, context: str, cache: dict[str, Decision] | None) -> Decision:
+    def _decide(self, name: str, context: Context, cache: dict[str, Decision] | None) -> Decision:
         """Decide a name not decided before, and remember the decision in ``cache``, the
         context's (``None`` for an unknown context)."""
+        if not isinstance(name, str):
+            raise not_a_name(name)
         if cache is None:
             raise ValueError(f"unknown context {context!r}: expected request or config")
         rn = _parse(name, self._series, self._platform)

@@ -15,9 +15,16 @@ from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase, translate
 from functools import lru_cache
 
-from .._typing import NamedTuple
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..grammar.docker import unknown_runtime_message
 from ..grammar.name import RuntimeName
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    # Closed sets (SPEC §5.1), so that a type checker catches context="requets".
+    Action = Literal["allow", "warn", "deny"]
+    Context = Literal["request", "config"]
 
 ACTIONS = ("allow", "warn", "deny")
 CONTEXTS = ("request", "config")
@@ -300,11 +307,11 @@ _VALUES: dict[str, Value] = {
 class Decision(NamedTuple):
     """What a policy decided for one runtime name in one context."""
 
-    action: str  # "allow" | "warn" | "deny"
+    action: Action
     rule: str  # the deciding rule's id, or "default" when no rule matched
     reason: str
     name: RuntimeName
-    context: str  # "request" | "config"
+    context: Context
     origin: str  # where the deciding rule (or default) was written
     docker_permitted: bool  # D1 for the policy's Docker version and platform
 

@@ -9,21 +9,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from types import MappingProxyType
 
 from .._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    import yaml
-
     from ..syntax import Node
 
 DEFAULT_ORIGIN = "default policy"
 POLICY_FILES = (".shimpolicy.yaml", ".shimpolicy.yml")
 PYPROJECT = "pyproject.toml"
 
-# A policy file is a few dozen lines; this bounds the work YAML aliases can multiply.
+# A policy file is a few dozen lines: these bound what a hostile one can make a reader do
+# (its size, its nesting, and the values YAML aliases can multiply).
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_DEPTH = 64
 _MAX_VALUES = 100_000
 
 Key = tuple[object, ...]  # a JSON path: mapping keys and list indexes
@@ -148,125 +148,77 @@ def _shown(path: str) -> str:
 
 
 def _read_text(path: str) -> str:
+    """The policy's text, read as the linter reads a file: a regular file only, of bounded
+    size, strict UTF-8 (a leading BOM is dropped)."""
+    from ..lint.source import ReadProblem, read_text
+
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            return f.read()
-    except UnicodeDecodeError as e:
-        raise PolicyError(f"cannot read policy: not UTF-8 ({e.reason})", path) from None
-    except OSError as e:
-        raise PolicyError(f"cannot read policy: {e.strerror or e}", path) from None
+        return read_text(path, MAX_POLICY_BYTES).removeprefix("\ufeff")
+    except ReadProblem as e:
+        line, column = (e.line, e.column) if (e.line, e.column) != (1, 1) else (None, None)
+        message = e.message.removeprefix("cannot read file: ")
+        raise PolicyError(f"cannot read policy: {message}", path, line, column) from None
 
 
 def _read_yaml(text: str, path: str) -> Document:
-    import yaml
+    """A YAML policy through the reader linted files go through (bounded depth and alias
+    expansion, nothing constructed), with YAML 1.2 booleans: only true and false, so that
+    ``severity: {SP201: off}`` stays the word that was written."""
+    from ..syntax import SyntaxProblem
+    from ..syntax.yaml import parse_yaml
 
-    loader = _loader()(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return Document(None, path, {(): (None, (1, 1))})
-        _check_duplicate_keys(node, loader, path)
-        data = loader.construct_document(node)
-        positions: dict[Key, tuple[Position | None, Position]] = {}
-        _record(node, (), None, loader, positions, set(), path)
-        return Document(data, path, positions)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or "cannot be read"
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise PolicyError(f"invalid YAML: {problem}", path, line, column) from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"invalid YAML: {e}", path) from None
-    except RecursionError:
-        raise PolicyError("invalid YAML: nested too deeply", path) from None
-    finally:
-        loader.dispose()
+        documents = parse_yaml(
+            text, max_depth=MAX_DEPTH, max_nodes=_MAX_VALUES, yaml12_booleans=True
+        )
+    except SyntaxProblem as e:
+        raise PolicyError(f"invalid YAML: {e.message}", path, e.line, e.column) from None
+    if len(documents) > 1:
+        extra = documents[1]
+        message = "invalid YAML: a policy file holds one document, and this is a second"
+        raise PolicyError(message, path, extra.line, extra.column)
+    if not documents or _is_null(documents[0]):
+        return Document(None, path, {(): (None, (1, 1))})
+    positions: dict[Key, tuple[Position | None, Position]] = {}
+    data = _from_yaml(documents[0], (), None, positions, path)
+    return Document(data, path, positions)
 
 
-@lru_cache(maxsize=1)
-def _loader() -> type[yaml.SafeLoader]:
-    """PyYAML's safe loader with YAML 1.2 booleans: only true and false.
+def _is_null(node: Node) -> bool:
+    from ..syntax import Scalar
 
-    YAML 1.1 also reads yes, no, on and off as booleans, so ``severity: {SP201: off}``
-    would arrive as ``False``; here they stay the words that were written.
-    """
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    bool_tag = "tag:yaml.org,2002:bool"
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != bool_tag]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    Loader.add_implicit_resolver(
-        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-    )
-    return Loader
+    return isinstance(node, Scalar) and node.value is None
 
 
-def _mark(node: yaml.Node) -> Position:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _check_duplicate_keys(node: yaml.Node, loader: yaml.SafeLoader, path: str) -> None:
-    """A key written twice: YAML keeps the last silently, hiding the first from review."""
-    import yaml
-
-    problems: list[PolicyError] = []
-    todo: list[tuple[yaml.Node, Key]] = [(node, ())]
-    seen: set[int] = set()
-    while todo:
-        n, key = todo.pop()
-        if id(n) in seen:  # an alias: checked where its anchor is
-            continue
-        seen.add(id(n))
-        if isinstance(n, yaml.SequenceNode):
-            todo.extend((v, (*key, i)) for i, v in enumerate(n.value))
-        if not isinstance(n, yaml.MappingNode):
-            continue
-        first: dict[object, int] = {}
-        for k, v in n.value:
-            if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
-                todo.append((v, key))
-                continue
-            value = loader.construct_object(k)
-            todo.append((v, (*key, value)))
-            if value in first:
-                label = Document(None, path).name((*key, value))
-                message = f"{label}: duplicate key (first written on line {first[value]})"
-                problems.append(PolicyError(message, path, *_mark(k)))
-            else:
-                first[value] = _mark(k)[0]
-    if problems:
-        raise min(problems, key=lambda p: (p.line or 0, p.column or 0))
-
-
-def _record(
-    node: yaml.Node,
+def _from_yaml(
+    node: Node,
     key: Key,
     key_pos: Position | None,
-    loader: yaml.SafeLoader,
     out: dict[Key, tuple[Position | None, Position]],
-    active: set[int],
     path: str,
-) -> None:
-    import yaml
+) -> object:
+    """Plain data from a YAML tree, each value's position recorded under its key path.  A
+    key written twice is refused: YAML keeps the last silently, hiding the first from
+    review."""
+    from ..syntax import Mapping as YamlMapping
+    from ..syntax import Sequence as YamlSequence
 
-    if id(node) in active:
-        raise PolicyError("invalid YAML: an alias refers to itself", path, *_mark(node))
-    if len(out) >= _MAX_VALUES:
-        raise PolicyError(f"too many values (more than {_MAX_VALUES})", path)
-    out[key] = (key_pos, _mark(node))
-    active.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:  # merge keys (<<) are already flattened into these
-            _record(v, (*key, loader.construct_object(k)), _mark(k), loader, out, active, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _record(v, (*key, i), None, loader, out, active, path)
-    active.discard(id(node))
+    out[key] = (key_pos, _span(node))
+    if isinstance(node, YamlMapping):
+        data: dict[object, object] = {}
+        first: dict[object, int] = {}
+        for k, v in node.items:
+            name = k.value
+            if name in first:
+                label = Document(None, path).name((*key, name))
+                message = f"{label}: duplicate key (first written on line {first[name]})"
+                raise PolicyError(message, path, k.line, k.column)
+            first[name] = k.line
+            data[name] = _from_yaml(v, (*key, name), _span(k), out, path)
+        return data
+    if isinstance(node, YamlSequence):
+        return [_from_yaml(v, (*key, i), None, out, path) for i, v in enumerate(node.items)]
+    return node.value
 
 
 def _read_pyproject(text: str, path: str) -> Document | None:

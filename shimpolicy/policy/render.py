@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+from .._typing import TYPE_CHECKING
 from ..grammar.docker import docker_permits, stock_runtimes, unknown_runtime_message
 from ..grammar.name import RuntimeName
 from .engine import Policy
 from .model import Conditions, Decision, Rule, display
+
+if TYPE_CHECKING:
+    from .model import Context
 
 _PLAIN = r"[A-Za-z][A-Za-z0-9_.\-]*"  # compiled (and cached) by re on first use
 # Plain words YAML 1.1 reads as booleans or null.
@@ -88,7 +92,7 @@ _CONTEXTS = {
 }
 
 
-def explain(policy: Policy, name: str, context: str = "request") -> str:
+def explain(policy: Policy, name: str, context: Context = "request") -> str:
     """What containerd and Docker would do with ``name``, and which rule decided, and why."""
     d = policy.decide(name, context)
     rows = [

@@ -41,7 +41,15 @@ from shimpolicy.syntax import Span
 
 from .._typing import NamedTuple
 
-__all__ = ["RuntimeFlag", "find_runtime_flags"]
+__all__ = ["RuntimeFlag", "Word", "find_runtime_flags", "scan_shell"]
+
+
+class Word(NamedTuple):
+    """One word of a command line: its value after quote removal, and where it is written."""
+
+    value: str
+    literal: bool  # False when the value contains an expansion or a glob
+    span: Span
 
 
 class RuntimeFlag(NamedTuple):
@@ -69,11 +77,23 @@ def find_runtime_flags(
 
     Never raises; runs in time linear in ``len(text)``.
     """
+    return scan_shell(text, line_offset=line_offset, column_offsets=column_offsets)[0]
+
+
+def scan_shell(
+    text: str, *, line_offset: int = 0, column_offsets: Sequence[int] | None = None
+) -> tuple[list[RuntimeFlag], list[list[Word]]]:
+    """:func:`find_runtime_flags`, and the arguments of every ``dockerd`` command (after
+    the same wrappers), each a list of words, in one pass over the text."""
     lexer = _Lexer(text)
     lexer.run()
-    if not lexer.found:
-        return []
+    if not lexer.found and not lexer.daemons:
+        return [], []
     where = _Positions(text, line_offset, column_offsets)
+    daemons = [
+        [Word(w.value, w.last_expansion < 0, where.span(w.start, w.end)) for w in words]
+        for words in lexer.daemons
+    ]
     return [
         RuntimeFlag(
             tool=f.tool,
@@ -84,7 +104,7 @@ def find_runtime_flags(
             flag_span=where.span(f.flag_start, f.end),
         )
         for f in sorted(lexer.found, key=lambda f: (f.start, f.flag_start))
-    ]
+    ], daemons
 
 
 # --------------------------------------------------------------------------------------
@@ -281,6 +301,7 @@ class _Lexer:
         self.level = 0  # of the innermost command frame
         self.heredocs: list[tuple[str, bool]] = []
         self.found: list[_Found] = []
+        self.daemons: list[list[_Word]] = []  # the arguments of each dockerd command
 
     def run(self) -> None:
         text, stack = self.text, self.stack
@@ -609,6 +630,9 @@ class _Lexer:
         if i >= len(words) or words[i].last_expansion >= 0:
             return
         tool = words[i].value.rsplit("/", 1)[-1]
+        if tool == "dockerd":
+            self.daemons.append(words[i + 1 :])
+            return
         grammars = _TOOLS.get(tool)
         if grammars is None:
             return

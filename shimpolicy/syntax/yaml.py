@@ -64,6 +64,17 @@ _RESOLVERS = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != _VALUE]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.2's booleans: only true and false.  YAML 1.1 also reads yes, no, on and off as
+# booleans, so a policy's ``severity: {SP201: off}`` would arrive as False.
+_BOOL = "tag:yaml.org,2002:bool"
+_RESOLVERS_12 = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in _RESOLVERS.items()
+}
+for _first in "tTfF":
+    _RESOLVERS_12.setdefault(_first, []).insert(
+        0, (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"))
+    )
 _Construct: TypeAlias = Callable[[SafeConstructor, ScalarNode], ScalarValue]
 _CONSTRUCTORS: dict[str, _Construct] = {
     "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
@@ -96,8 +107,13 @@ class _Open(NamedTuple):
     deepest: int  # the deepest level reached before it began
 
 
-def parse_yaml(text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000) -> list[Node]:
+def parse_yaml(
+    text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000, yaml12_booleans: bool = False
+) -> list[Node]:
     """Read a YAML stream into one positioned tree per document.
+
+    With ``yaml12_booleans`` only true and false are booleans (YAML 1.2), as a policy file
+    reads them; linted files are read as their consumers' YAML 1.1 loaders read them.
 
     An empty document is ``Scalar(None)``; a stream without documents gives ``[]``.
     Raises SyntaxProblem, with the line and column of the fault, for anything that is not
@@ -113,7 +129,8 @@ def parse_yaml(text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000) -
     except (ReaderError, UnicodeEncodeError) as error:
         raise _unacceptable(text, error) from error
     try:
-        return _documents(loader.get_event, max_depth, max_nodes)
+        resolvers = _RESOLVERS_12 if yaml12_booleans else _RESOLVERS
+        return _documents(loader.get_event, max_depth, max_nodes, resolvers)
     except yaml.MarkedYAMLError as error:
         if error.problem == _LIBYAML_TOO_DEEP and max_depth <= _LIBYAML_MAX_DEPTH:
             # libyaml >= 0.2.6 scans ahead of the events and may reach its own limit first.
@@ -129,7 +146,10 @@ def parse_yaml(text: str, *, max_depth: int = 512, max_nodes: int = 1_000_000) -
 
 
 def _documents(
-    next_event: Callable[[], yaml.Event | None], max_depth: int, max_nodes: int
+    next_event: Callable[[], yaml.Event | None],
+    max_depth: int,
+    max_nodes: int,
+    resolvers_by_first: dict[str, list[tuple[str, re.Pattern[str]]]],
 ) -> list[Node]:
     # This loop runs once per event of every file read, so the common cases are written
     # out here rather than called.  Finished nodes wait in one list: the documents read so
@@ -153,7 +173,7 @@ def _documents(
             if tag is None or tag == "!":
                 tag = _STR
                 if event.implicit[0]:  # plain: SafeLoader's resolver decides
-                    resolvers = _RESOLVERS.get(text[:1])
+                    resolvers = resolvers_by_first.get(text[:1])
                     if resolvers is not None:
                         for candidate, pattern in resolvers:
                             if pattern.match(text):

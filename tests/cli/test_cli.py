@@ -198,7 +198,10 @@ def test_invalid_policy_exits_2_with_its_position(
 
 def test_policy_validate_accepts_a_good_policy(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
-    policy.write_text("version: 1\nextends: default\n")
+    policy.write_text(
+        "version: 1\nextends: default\n"
+        "rules: [{id: kata, match: {binary: '*kata*'}, action: allow}]\n"
+    )
     assert run("policy", "validate", str(policy)) == (0, f"{policy}: valid\n")
 
 

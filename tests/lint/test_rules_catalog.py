@@ -9,14 +9,27 @@ import pytest
 import yaml
 
 from shimpolicy.cli import main
+from shimpolicy.doctor import DoctorOptions, doctor
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.rulebook import catalog, lookup
 from shimpolicy.policy import Policy, default_policy_table
 from shimpolicy.rulesdoc import render_index, splice
 from tests.conftest import ROOT
+from tests.doctor import nodes
 
 SEVERITIES = ("error", "warning", "info")
-SOURCES = {"policy", "file", "daemon.json", "compose", "containerd", "kubernetes", "shell", "links"}
+SOURCES = {
+    "policy",
+    "file",
+    "daemon.json",
+    "dockerd",
+    "compose",
+    "containerd",
+    "kubernetes",
+    "shell",
+    "links",
+    "doctor",
+}
 
 
 def _policy(settings: dict[str, Any]) -> Policy:
@@ -53,7 +66,7 @@ def test_every_lint_rule_has_a_failing_and_a_passing_example() -> None:
     for doc in catalog().values():
         if doc.source == "policy":
             continue
-        expects = [bool(ex["expect"]) for ex in doc.examples if "content" in ex]
+        expects = [bool(ex["expect"]) for ex in doc.examples if "content" in ex or "node" in ex]
         assert True in expects and False in expects, doc.id
 
 
@@ -74,6 +87,37 @@ def test_rule_example(rule: str, index: int, example: dict[str, Any], tmp_path: 
     assert got == [
         {"rule": e["rule"], "line": e["line"], "column": e["column"]} for e in example["expect"]
     ]
+
+
+def _node_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (doc.id, i, ex)
+        for doc in catalog().values()
+        for i, ex in enumerate(doc.examples)
+        if "node" in ex
+    ]
+
+
+@pytest.mark.parametrize(("rule", "index", "example"), _node_examples())
+def test_doctor_rule_example(
+    rule: str, index: int, example: dict[str, Any], tmp_path: Path
+) -> None:
+    """Each doctor example is a node built as written, checked with its manifests."""
+    node = nodes.build(tmp_path / "node", example["node"])
+    manifests = nodes.build(tmp_path / "manifests", example.get("manifests", ()))
+    options = DoctorOptions(
+        str(node),
+        example.get("containerd", "2.0"),
+        example.get("docker", "28"),
+        (str(manifests),) if example.get("manifests") else (),
+    )
+    findings = doctor(_policy(example.get("policy") or {}), options).findings
+    got = [
+        {"rule": f.rule, "path": f.path, "line": f.line, "column": f.column}
+        for f in findings
+        if f.rule == rule
+    ]
+    assert got == [{**e, "path": f"{node}/{e['path']}"} for e in example["expect"]]
 
 
 def test_readme_generated_sections_are_up_to_date() -> None:

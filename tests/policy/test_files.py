@@ -106,7 +106,7 @@ def test_a_policy_without_extends_has_only_its_rules_and_denies_the_rest() -> No
 def test_full_policy_settings(in_fixtures: Path) -> None:
     policy = Policy.load("full.shimpolicy.yaml")
     assert (policy.containerd, policy.docker, policy.default_action) == ("1.6", "24", "warn")
-    assert dict(policy.severity) == {"SP201": "warning", "SP305": "off"}
+    assert dict(policy.severity) == {"SP201": "warning", "SP304": "off"}
     assert policy.exclude == ("vendor/**", "third_party/**")
     assert policy.ignore == (
         PathIgnore(
@@ -260,7 +260,8 @@ REFUSED = {
         "expected a release up to 1.5.18, 1.6.39, 1.7.34, 2.0.11, "
         "2.1.9, 2.2.7 or 2.3.4, or a series"
     ),
-    "bad-yaml.yaml": "5:5: invalid YAML: expected ',' or '}', but got '<scalar>'",
+    "bad-yaml.yaml": "5:5: invalid YAML: did not find expected ',' or '}' "
+    "(while parsing a flow mapping at line 4, column 12)",
     "bad-placeholder.yaml": (
         f"5:13: rules[0].reason: unknown placeholder {{nmae}} (known: {KNOWN_PLACEHOLDERS})"
     ),
@@ -368,7 +369,10 @@ def test_policy_error_carries_line_and_column(in_fixtures: Path) -> None:
             {"version": 1, "severity": {"SP201": "fatal"}},
             "<dict>: severity.SP201: 'fatal' is not one of 'error', 'warning', 'info', 'off'",
         ),
-        ({"version": 1, "extends": "strict"}, "<dict>: extends: 'strict' is not one of 'default'"),
+        (
+            {"version": 1, "extends": "strict"},
+            "<dict>: extends: 'strict' is not one of 'default', 'none'",
+        ),
         (
             {"version": 1, "platform": "darwin"},
             "<dict>: platform: 'darwin' is not one of 'linux', 'windows'",
@@ -401,7 +405,7 @@ def test_a_self_referencing_yaml_alias_is_refused(tmp_path: Path) -> None:
     path.write_text("version: 1\nexclude: &a [*a]\n", encoding="utf-8")
     with pytest.raises(PolicyError) as raised:
         Policy.load(path)
-    assert raised.value.message == "invalid YAML: an alias refers to itself"
+    assert raised.value.message == "invalid YAML: alias 'a' refers to a collection that contains it"
 
 
 def test_exponential_yaml_aliases_are_refused_quickly(tmp_path: Path) -> None:
@@ -413,7 +417,9 @@ def test_exponential_yaml_aliases_are_refused_quickly(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(PolicyError) as raised:
         Policy.load(path)
-    assert raised.value.message == "too many values (more than 100000)"
+    assert raised.value.message == (
+        "invalid YAML: document expands to more than 100000 nodes (alias bomb?)"
+    )
 
 
 def test_yaml_merge_keys_and_anchors_are_read(tmp_path: Path) -> None:
@@ -449,8 +455,11 @@ def test_yaml_reads_only_true_and_false_as_booleans(tmp_path: Path) -> None:
 def test_unreadable_encoding_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_bytes(b"version: 1\n# \xff\n")
-    with pytest.raises(PolicyError, match=r"cannot read policy: not UTF-8 \(invalid start byte\)"):
+    with pytest.raises(PolicyError) as raised:
         Policy.load(path)
+    assert (
+        str(raised.value) == f"{path}:2:3: cannot read policy: file is not valid UTF-8 (byte 0xff)"
+    )
 
 
 def test_a_policy_is_immutable() -> None:
@@ -580,7 +589,7 @@ def test_render_policy_shows_rules_with_their_origins(in_fixtures: Path) -> None
         "    action: deny\n"
         "    # reason (generated): \"rule 'odd' matched: note has alias; or context is request and "
         'Docker refuses it (D1)"\n'
-        'severity: {SP201: warning, SP305: "off"}\n'
+        'severity: {SP201: warning, SP304: "off"}\n'
         'exclude: ["vendor/**", "third_party/**"]\n'
         "ignore:\n"
         "  # full.shimpolicy.yaml:28\n"
@@ -690,7 +699,9 @@ def test_explain_escapes_what_does_not_print() -> None:
 
 
 def test_explain_names_the_default_when_no_rule_matched() -> None:
-    policy = Policy.from_dict({"version": 1, "default": "warn"}, origin="ci policy")
+    policy = Policy.from_dict(
+        {"version": 1, "extends": "none", "default": "warn"}, origin="ci policy"
+    )
     assert explain(policy, "a.b").splitlines()[5] == (
         "decision        warn: no rule matched; the default action is from ci policy (default)"
     )

@@ -1,0 +1,180 @@
+"""What a node's configuration says about runtimes, read from its own files through the
+linter's readers: containerd's ``config.toml`` with its ``imports``, Docker's
+``daemon.json``, and the daemons' systemd units."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import re
+import subprocess
+
+from .._typing import TYPE_CHECKING, NamedTuple
+from ..lint.containerd import config_facts, import_target, imports, merge_imports
+from ..lint.daemon_json import DockerSettings, docker_settings
+from ..lint.engine import load_source
+from ..lint.source import ReadProblem, SourceFile, read_text
+from .resolve import Process, resolve_runc
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..lint.facts import ContainerdConfig
+    from ..lint.finding import Finding, Location
+    from .fs import RootFS
+
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"  # containerd's default --config
+DAEMON_JSON = "/etc/docker/daemon.json"  # dockerd's default --config-file (Linux)
+MAX_IMPORTS = 256  # config files read for one containerd, imports included
+
+
+class Loaded(NamedTuple):
+    """One configuration file read from the node."""
+
+    source: SourceFile
+    doc: Any = None
+
+
+class Daemon(NamedTuple):
+    """One daemon found on the node: where it runs from and what configures it."""
+
+    name: str  # "containerd" | "dockerd"
+    process: Process
+    at: Location  # where the node starts or configures it, for findings with no entry
+    version: str
+
+
+class Reader:
+    """Reads the node's configuration files, keeping the problems it meets as findings."""
+
+    def __init__(self, fs: RootFS) -> None:
+        self.fs = fs
+        self.problems: list[Finding] = []
+
+    def shown(self, path: str) -> str:
+        """A node path as reports show it: where this process finds it."""
+        return self.fs.host_path(path)
+
+    def read(self, path: str, file_type: str) -> Loaded | None:
+        """The file at node path ``path`` parsed as ``file_type``; None when there is no
+        such file.  A file that cannot be read or parsed is reported (SP001)."""
+        found = self.fs.lookup(path)
+        if not found.exists:
+            return None
+        shown = self.shown(path)
+        try:
+            text = read_text(self.fs.host_path(found.path))
+        except ReadProblem as e:
+            self.problem(shown, e.line, e.column, "SP001", e.message)
+            return Loaded(SourceFile(shown, "", file_type))
+        source = SourceFile.of(shown, text, file_type)
+        doc, problem = load_source(source)
+        if problem is not None:
+            self.problems.append(problem)
+            return Loaded(source)
+        return Loaded(source, doc)
+
+    def problem(self, path: str, line: int, column: int, rule: str, message: str) -> None:
+        from ..lint.finding import Finding
+        from ..lint.rulebook import default_severity
+
+        self.problems.append(
+            Finding(path, line, column, line, column, rule, default_severity(rule), message)
+        )
+
+    def containerd_configs(self, path: str, containerd: str) -> list[ContainerdConfig]:
+        """The config file and every file it imports, in containerd's loading order
+        (breadth first, each file once), as the linter's facts."""
+        configs: list[ContainerdConfig] = []
+        pending: list[tuple[str, Location | None]] = [(path, None)]
+        seen: set[str] = set()
+        while pending and len(seen) < MAX_IMPORTS:
+            current, named_at = pending.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            loaded = self.read(current, "containerd")
+            if loaded is None:
+                if named_at is not None:  # containerd cannot open it and does not start
+                    self.problem(
+                        named_at.path,
+                        named_at.line,
+                        named_at.column,
+                        "SP001",
+                        f"imported file {current} does not exist: containerd does not start "
+                        f"(open {current}: no such file or directory)",
+                    )
+                continue
+            if loaded.doc is None:
+                continue
+            configs.append(config_facts(loaded.doc, loaded.source))
+            for entry, at in imports(loaded.doc, loaded.source):
+                target, pattern = import_target(current, entry)
+                targets = self.glob(target) if pattern else [target]
+                pending.extend((t, at) for t in targets)
+        return configs
+
+    def glob(self, pattern: str) -> list[str]:
+        """Go's ``filepath.Glob`` inside the root: matches in name order, '*' matching
+        leading dots too; a relative pattern is taken from containerd's working directory."""
+        matches = ["/"]
+        for part in [p for p in pattern.split("/") if p]:
+            found: list[str] = []
+            for directory in matches:
+                if not fnmatch_special(part):
+                    found.append(posixpath.join(directory, part))
+                    continue
+                looked = self.fs.lookup(directory)
+                if not looked.is_dir:
+                    continue
+                try:
+                    names = sorted(os.listdir(self.fs.host_path(looked.path)))
+                except OSError:
+                    continue
+                found += [
+                    posixpath.join(directory, n) for n in names if fnmatch.fnmatchcase(n, part)
+                ]
+            matches = found
+        return [m for m in matches if self.fs.lookup(m).exists]
+
+
+def fnmatch_special(part: str) -> bool:
+    return any(c in part for c in "*?[")
+
+
+def containerd_handlers(
+    configs: list[ContainerdConfig], containerd: str
+) -> ContainerdConfig | None:
+    return merge_imports(configs, containerd) if configs else None
+
+
+def docker_config(reader: Reader, path: str, docker: str) -> tuple[DockerSettings, Loaded | None]:
+    loaded = reader.read(path, "daemon.json")
+    if loaded is None or loaded.doc is None:
+        return DockerSettings(), loaded
+    return docker_settings(loaded.doc, loaded.source, docker), loaded
+
+
+def daemon_version(fs: RootFS, proc: Process, binary: str, given: str | None) -> str | None:
+    """The version to apply: the one given, else (on the live host only: nothing under
+    another root is ever run) what the installed daemon says of itself."""
+    if given or not fs.live:
+        return given
+    found = resolve_runc(fs, proc, binary)
+    if found is None or found.found is None:
+        return None
+    try:
+        out = subprocess.run(
+            [found.found.path, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return version_in(out)
+
+
+def version_in(output: str) -> str | None:
+    """The release a daemon's ``--version`` names: ``containerd github.com/containerd/
+    containerd v1.7.24 …`` → 1.7.24, ``Docker version 20.10.24+dfsg1, build …`` → 20.10.24."""
+    m = re.search(r"(?<![\w.])v?(\d+\.\d+\.\d+)", output)
+    return m.group(1) if m else None

@@ -1,0 +1,101 @@
+"""systemd units (``docker.service``, drop-ins under ``docker.service.d/``): the dockerd
+command line of ``ExecStart=`` and its runtime flags (lint/dockerd.py).
+
+systemd applies a unit's drop-ins (``*.conf`` in ``<unit>.d/``, in name order) over the
+unit: an empty ``ExecStart=`` clears the commands set so far, and a service that is not
+``Type=oneshot`` may have only one, so a drop-in that sets ``ExecStart=`` without clearing
+it first makes systemd refuse the unit (``Service has more than one ExecStart= setting,
+which is only allowed for Type=oneshot services. Refusing.``).
+
+:func:`dockerd_flags` reads the dockerd command a unit and its drop-ins leave in force,
+for whoever needs dockerd's flags from the files on a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..syntax.shell import Word
+from ..syntax.systemd import Positions, UnitEntry, read_unit, split_command
+from .context import LintContext
+from .dockerd import DockerdFlag, check_flags, collect_flags, read_flags
+from .facts import Facts
+from .filetype import FileType, is_unit_drop_in
+from .source import SourceFile
+
+_PROGRAM = "dockerd"
+
+
+class Unit:
+    """A unit file read: its assignments, and positions to report them at."""
+
+    def __init__(self, text: str) -> None:
+        self.entries = read_unit(text)
+        self.positions = Positions(text)
+
+    def exec_starts(self) -> list[UnitEntry]:
+        return [e for e in self.entries if e.section == "Service" and e.key == "ExecStart"]
+
+    def command_flags(self, entry: UnitEntry) -> list[DockerdFlag] | None:
+        """dockerd's runtime flags in one ``ExecStart=``, or None when it runs no dockerd."""
+        words = [
+            Word(w.value, w.literal, self.positions.span(w.start, w.end))
+            for w in split_command(entry)
+        ]
+        if not words or words[0].value.rsplit("/", 1)[-1] != _PROGRAM:
+            return None
+        return read_flags(words[1:])
+
+
+def load(source: SourceFile) -> Unit:
+    return Unit(source.text)
+
+
+def collect(unit: Unit, source: SourceFile, facts: Facts) -> None:
+    for entry in unit.exec_starts():
+        flags = unit.command_flags(entry)
+        if flags:
+            collect_flags(flags, source, facts)
+
+
+def check(unit: Unit, source: SourceFile, ctx: LintContext) -> None:
+    oneshot = any(
+        e.section == "Service" and e.key == "Type" and e.value == "oneshot" for e in unit.entries
+    )
+    commands = 1 if is_unit_drop_in(source.path) else 0  # the unit's own, under a drop-in
+    for entry in unit.exec_starts():
+        if not entry.value:
+            commands = 0
+            continue
+        commands += 1
+        flags = unit.command_flags(entry)
+        if flags is None:
+            continue
+        if commands > 1 and not oneshot:
+            where = "the unit's own ExecStart=" if is_unit_drop_in(source.path) else "the one above"
+            ctx.report(
+                source,
+                entry.key_span,
+                "SP217",
+                f"a second ExecStart= (besides {where}): systemd refuses the unit (`Service has "
+                "more than one ExecStart= setting, which is only allowed for Type=oneshot "
+                "services. Refusing.`) and dockerd does not start; put an empty `ExecStart=` "
+                "line before this one",
+            )
+        check_flags(ctx, source, flags)
+
+
+def dockerd_flags(units: Sequence[str]) -> list[DockerdFlag]:
+    """dockerd's runtime flags from a unit's text and its drop-ins' (in the order systemd
+    applies them: the unit, then the drop-ins by file name): those of the ``ExecStart=``
+    left in force.  Empty when the command in force runs no dockerd."""
+    flags: list[DockerdFlag] = []
+    for text in units:
+        unit = Unit(text)
+        for entry in unit.exec_starts():
+            if entry.value:
+                flags = unit.command_flags(entry) or []
+    return flags
+
+
+TYPE = FileType("systemd", "systemd unit", load, collect, check)
