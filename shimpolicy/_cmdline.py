@@ -20,6 +20,7 @@ from .lint.source import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from typing import Any
 
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
@@ -35,7 +36,8 @@ FILE_TYPES = (
 
 
 class Option(NamedTuple):
-    """One option: ``kind`` is "value" (a string), "int", "append" (repeatable) or "flag"."""
+    """One option: ``kind`` is "value" (a string), "int", "count" (an int of at least 1),
+    "append" (repeatable) or "flag"."""
 
     flags: tuple[str, ...]
     dest: str
@@ -67,16 +69,58 @@ VERSION_OPTIONS = (
         metavar="V",
         help=f"Docker version to reproduce ({DOCKER_KNOWN}; default {DEFAULT_DOCKER})",
     ),
-    Option(("--platform",), "platform", choices=("linux", "windows")),
+    Option(
+        ("--platform",),
+        "platform",
+        choices=("linux", "windows"),
+        help="platform whose rules apply (default: the policy's, else linux)",
+    ),
 )
 
 LINT_OPTIONS = (
     *VERSION_OPTIONS,
-    Option(("--format",), "format", choices=("text", "json", "sarif", "github"), default="text"),
-    Option(("--fail-on",), "fail_on", choices=SEVERITIES, default="error"),
-    Option(("--exclude",), "exclude", "append", default=(), metavar="GLOB"),
-    Option(("--type",), "file_type", choices=FILE_TYPES),
-    Option(("--stdin-filename",), "stdin_filename", metavar="NAME"),
+    Option(
+        ("--format",),
+        "format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default), json, sarif (SARIF 2.1.0 for code scanning) "
+        "or github (workflow annotations)",
+    ),
+    Option(
+        ("--fail-on",),
+        "fail_on",
+        choices=SEVERITIES,
+        default="error",
+        help="lowest severity that makes the exit status 1 (default: error)",
+    ),
+    Option(
+        ("--exit-zero",),
+        "exit_zero",
+        "flag",
+        default=False,
+        help="report findings but exit 0 (usage errors still exit 2)",
+    ),
+    Option(
+        ("--exclude",),
+        "exclude",
+        "append",
+        default=(),
+        metavar="GLOB",
+        help="skip paths matching GLOB (repeatable; added to the policy's exclude:)",
+    ),
+    Option(
+        ("--type",),
+        "file_type",
+        choices=FILE_TYPES,
+        help="read every file as this type instead of telling it by name and content",
+    ),
+    Option(
+        ("--stdin-filename",),
+        "stdin_filename",
+        metavar="NAME",
+        help="with '-': the name stdin is reported under, which also tells its type",
+    ),
     Option(
         ("--no-inline-ignores",),
         "no_inline_ignores",
@@ -84,11 +128,18 @@ LINT_OPTIONS = (
         default=False,
         help="ignore `# shimpolicy: ignore[...]` comments",
     ),
-    Option(("--color",), "color", choices=("auto", "always", "never"), default="auto"),
+    Option(
+        ("--color",),
+        "color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text format (default auto: on a terminal, unless NO_COLOR or "
+        "TERM=dumb; FORCE_COLOR or CLICOLOR_FORCE turn it on)",
+    ),
     Option(
         ("-j", "--jobs"),
         "jobs",
-        "int",
+        "count",
         default=None,  # the number of cores, read when the command runs
         metavar="N",
         help="worker processes for large trees (default: the number of cores)",
@@ -141,11 +192,13 @@ def quick_lint_args(argv: list[str]) -> SimpleNamespace | None:
             return None  # argparse decides what a value starting with '-' means
         if option.choices is not None and value not in option.choices:
             return None
-        if option.kind == "int":
+        if option.kind in ("int", "count"):
             try:
                 values[option.dest] = int(value)  # what argparse's type=int does
             except ValueError:
                 return None
+            if option.kind == "count" and values[option.dest] < 1:
+                return None  # argparse reports it
         elif option.kind == "append":
             values[option.dest].append(value)
         else:
@@ -156,6 +209,86 @@ def quick_lint_args(argv: list[str]) -> SimpleNamespace | None:
     return SimpleNamespace(command="lint", **values, paths=paths)
 
 
+_EXIT_STATUS = """exit status:
+  0  {ok}
+  1  {findings}
+  2  usage error, missing path, unreadable or invalid policy, internal error
+"""
+
+
+def _epilog(ok: str, findings: str, *examples: str) -> str:
+    text = _EXIT_STATUS.format(ok=ok, findings=findings)
+    return text + "\nexamples:\n" + "".join(f"  {e}\n" for e in examples)
+
+
+EPILOGS = {
+    None: _epilog(
+        "nothing at or above the failure threshold",
+        "findings at or above --fail-on, or a denied name",
+        "shimpolicy check io.containerd.kata.v2 /usr/local/bin/evil",
+        "shimpolicy lint .",
+        "shimpolicy COMMAND --help",
+    ),
+    "check": _epilog(
+        "no name denied (with --fail-on warn: none warned)",
+        "a name denied (with --fail-on warn: or warned)",
+        "shimpolicy check io.containerd.kata.v2 com.example.runc.v2",
+        "shimpolicy check --context config --format json /opt/kata/bin/containerd-shim-kata-v2",
+        "cut -f1 names.txt | shimpolicy check -",
+    ),
+    "explain": _epilog(
+        "the name is allowed or warned about",
+        "the name is denied",
+        "shimpolicy explain io.containerd.kata.v2",
+        "shimpolicy explain --context config --containerd 1.6 /opt/bin/containerd-shim-x-v2",
+    ),
+    "lint": _epilog(
+        "nothing at or above --fail-on (always, with --exit-zero)",
+        "findings at or above --fail-on",
+        "shimpolicy lint",
+        "shimpolicy lint --format sarif --fail-on warning deploy/ > shimpolicy.sarif",
+        "cat daemon.json | shimpolicy lint --stdin-filename daemon.json -",
+    ),
+    "policy": _epilog(
+        "the policy is valid",
+        "(not used)",
+        "shimpolicy policy show",
+        "shimpolicy policy validate .shimpolicy.yaml",
+    ),
+    "rule": _epilog(
+        "the rule was found (or all were listed)",
+        "(not used)",
+        "shimpolicy rule",
+        "shimpolicy rule sp104",
+    ),
+    "doctor": _epilog(
+        "nothing at or above --fail-on (always, with --exit-zero)",
+        "findings at or above --fail-on",
+        "shimpolicy doctor",
+        "shimpolicy doctor --root /mnt/node-image --format json k8s/",
+    ),
+    "graph": _epilog(
+        "every chain leads to a binary the policy allows or warns about",
+        "a chain is broken (a link is missing) or ends in a denied binary",
+        "shimpolicy graph examples/good/cluster",
+        "shimpolicy graph --format dot k8s/ node/ | dot -Tsvg > runtimes.svg",
+    ),
+}
+
+
+def count(value: str) -> int:
+    """A number of things (``-j``): a whole number, at least 1."""
+    import argparse
+
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return n
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that command's (building all of them is
     a noticeable part of a one-file run's start-up)."""
@@ -163,7 +296,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     class Formatter(argparse.HelpFormatter):
         """argparse's formatter, sized without importing shutil (and the compression
-        modules it pulls in) on every start."""
+        modules it pulls in) on every start; an epilog keeps its own lines."""
 
         def __init__(self, prog: str) -> None:
             try:
@@ -172,10 +305,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                 columns = 80
             super().__init__(prog, width=max(columns - 2, 11))
 
+        def _fill_text(self, text: str, width: int, indent: str) -> str:
+            if "\n" in text:
+                return "".join(indent + line for line in text.splitlines(keepends=True))
+            return super()._fill_text(text, width, indent)
+
     class Parser(argparse.ArgumentParser):
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("formatter_class", Formatter)
             super().__init__(**kwargs)
+
+    class CommandParser(Parser):
+        """A command's parser: an argument it does not know is reported with its own
+        usage (``lint --frobnicate``), not left for the top-level parser to report."""
+
+        def parse_known_args(  # type: ignore[override]
+            self, args: Sequence[str] | None = None, namespace: Any = None
+        ) -> tuple[Any, list[str]]:
+            known, unknown = super().parse_known_args(args, namespace)
+            if unknown:
+                self.error(f"unrecognized arguments: {' '.join(unknown)}")
+            return known, unknown
 
     def add(sp: argparse.ArgumentParser, options: tuple[Option, ...]) -> None:
         for o in options:
@@ -188,6 +338,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     kwargs["action"] = "append"
                 elif o.kind == "int":
                     kwargs["type"] = int
+                elif o.kind == "count":
+                    kwargs["type"] = count
             sp.add_argument(*o.flags, **kwargs)
 
     def context(sp: argparse.ArgumentParser) -> None:
@@ -199,33 +351,56 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "or the host administrator (config)",
         )
 
+    def policy_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--policy", metavar="FILE", help=VERSION_OPTIONS[0].help)
+
     from . import __version__
 
     p = Parser(
         prog="shimpolicy",
         description="Validate container runtime names and the configuration files that carry them.",
+        epilog=EPILOGS[None],
     )
     p.add_argument("--version", action="version", version=f"shimpolicy {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
 
     if only in (None, "check"):
         c = sub.add_parser(
             "check",
             help="decide runtime names",
             description="Decide runtime names given as arguments, "
-            "or one per line on stdin with '-'.",
+            "or one per line on stdin with '-' (blank lines are skipped).",
+            epilog=EPILOGS["check"],
         )
         add(c, VERSION_OPTIONS)
         context(c)
-        c.add_argument("--format", choices=("text", "json"), default="text")
-        c.add_argument("--fail-on", choices=("deny", "warn"), default="deny")
-        c.add_argument("names", nargs="*", metavar="NAME")
+        c.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help='text: one tab-separated line per name (default); json: {"results": [...]}',
+        )
+        c.add_argument(
+            "--fail-on",
+            choices=("deny", "warn"),
+            default="deny",
+            help="lowest decision that makes the exit status 1 (default: deny)",
+        )
+        c.add_argument(
+            "names", nargs="*", metavar="NAME", help="runtime name; '-' reads names from stdin"
+        )
 
     if only in (None, "explain"):
-        e = sub.add_parser("explain", help="explain what containerd and Docker do with a name")
+        e = sub.add_parser(
+            "explain",
+            help="explain what containerd and Docker do with a name",
+            description="Tell what containerd would run for a name, what Docker would do "
+            "with it, and which policy rule decides and why.",
+            epilog=EPILOGS["explain"],
+        )
         add(e, VERSION_OPTIONS)
         context(e)
-        e.add_argument("name", metavar="NAME")
+        e.add_argument("name", metavar="NAME", help="the runtime name")
 
     if only in (None, "lint"):
         lp = sub.add_parser(
@@ -233,29 +408,76 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="lint configuration files",
             description="Lint Docker, Compose, containerd, Kubernetes and shell files. "
             "Directories are walked; '-' reads stdin.",
+            epilog=EPILOGS["lint"],
         )
         add(lp, LINT_OPTIONS)
-        lp.add_argument("paths", nargs="*", metavar="PATH")
+        lp.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="file or directory (default: the current directory); '-' reads stdin",
+        )
 
     if only in (None, "policy"):
-        pol = sub.add_parser("policy", help="show or validate policies")
-        psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
-        show = psub.add_parser("show", help="print the effective policy, each rule with its origin")
-        show.add_argument("--policy", metavar="FILE")
-        val = psub.add_parser("validate", help="validate a policy file")
-        val.add_argument("file", metavar="FILE")
+        pol = sub.add_parser(
+            "policy",
+            help="show or validate policies",
+            description="Show the effective policy or validate a policy file.",
+            epilog=EPILOGS["policy"],
+        )
+        psub = pol.add_subparsers(
+            dest="policy_command", metavar="ACTION", parser_class=CommandParser
+        )
+        show = psub.add_parser(
+            "show",
+            help="print the effective policy, each rule with its origin",
+            description="Print the effective policy, each rule with its origin.",
+            epilog=EPILOGS["policy"],
+        )
+        policy_option(show)
+        val = psub.add_parser(
+            "validate",
+            help="validate a policy file",
+            description="Validate a policy file against the policy schema.",
+            epilog=EPILOGS["policy"],
+        )
+        val.add_argument("file", metavar="FILE", help="the policy file")
 
     if only in (None, "rule"):
-        r = sub.add_parser("rule", help="print a rule's documentation")
+        r = sub.add_parser(
+            "rule",
+            help="print a rule's documentation",
+            description="List every rule, or print one rule's documentation with examples.",
+            epilog=EPILOGS["rule"],
+        )
         r.add_argument(
-            "rule", nargs="?", metavar="ID", help="rule id or name; omit to list all rules"
+            "rule",
+            nargs="?",
+            metavar="ID",
+            help="rule id (any case) or name; omit to list all rules",
         )
 
     if only in (None, "graph"):
-        g = sub.add_parser("graph", help="show which binary each workload will run")
-        g.add_argument("--policy", metavar="FILE")
-        g.add_argument("--format", choices=("text", "dot"), default="text")
-        g.add_argument("paths", nargs="*", metavar="PATH")
+        g = sub.add_parser(
+            "graph",
+            help="show which binary each workload will run",
+            description="Follow each workload's runtimeClassName to its RuntimeClass, "
+            "containerd handler, runtime_type, shim binary and the policy's decision.",
+            epilog=EPILOGS["graph"],
+        )
+        policy_option(g)
+        g.add_argument(
+            "--format",
+            choices=("text", "dot"),
+            default="text",
+            help="text (default) or dot (Graphviz)",
+        )
+        g.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="file or directory (default: the current directory)",
+        )
 
     if only in (None, "doctor"):
         d = sub.add_parser(
@@ -265,6 +487,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "that every runtime's binaries exist where the daemons look, are executable, and "
             "that only root can replace them.  Kubernetes manifests given as PATHs tell "
             "which containerd handlers RuntimeClasses use.",
+            epilog=EPILOGS["doctor"],
         )
         d.add_argument(
             "--root",
@@ -273,8 +496,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="take DIR as the node's / (an image, a mounted disk); nothing under it is run",
         )
         add(d, VERSION_OPTIONS[:3])
-        add(d, tuple(o for o in LINT_OPTIONS if o.dest in ("format", "fail_on", "color")))
-        d.add_argument("paths", nargs="*", metavar="PATH")
+        doctor_options = ("format", "fail_on", "exit_zero", "color")
+        add(d, tuple(o for o in LINT_OPTIONS if o.dest in doctor_options))
+        d.add_argument(
+            "paths", nargs="*", metavar="PATH", help="Kubernetes manifest or directory of them"
+        )
 
     if only in (None, "serve"):
         sub.add_parser(

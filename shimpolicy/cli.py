@@ -53,8 +53,9 @@ def main(
             return EXIT_USAGE
     try:
         return _dispatch(args, stdin or sys.stdin, out)
-    except UsageError as e:
-        print(f"shimpolicy: error: {e}", file=sys.stderr)
+    except UsageError as e:  # one line each, when there are several
+        for line in str(e).split("\n"):
+            print(f"shimpolicy: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
@@ -69,10 +70,7 @@ def _dispatch(args: Args, stdin: TextIO, out: TextIO) -> int:
     if args.command == "check":
         return _check(args, stdin, out)
     if args.command == "explain":
-        from .policy import explain
-
-        out.write(explain(_policy(args), args.name, args.context).rstrip("\n") + "\n")
-        return EXIT_OK
+        return _explain(args, out)
     if args.command == "lint":
         return _lint(args, stdin, out)
     if args.command == "policy":
@@ -100,11 +98,24 @@ def _policy(args: Args) -> Policy:
         raise UsageError(str(e)) from None
 
 
+def _explain(args: Args, out: TextIO) -> int:
+    from .policy import explain
+
+    policy = _policy(args)
+    out.write(explain(policy, args.name, args.context).rstrip("\n") + "\n")
+    denied = policy.decide(args.name, context=args.context).action == "deny"
+    return EXIT_FINDINGS if denied else EXIT_OK
+
+
 def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
     names: list[str] = []
     for n in args.names:
         if n == "-":
-            names.extend(line.rstrip("\r\n") for line in stdin)
+            # A blank line is a gap between names, not an empty name ('' as an argument is).
+            piped = [line.rstrip("\r\n") for line in stdin]
+            names.extend(line for line in piped if line.strip())
+            if not any(line.strip() for line in piped):
+                raise UsageError("no names on stdin")
         else:
             names.append(n)
     if not names:
@@ -133,7 +144,10 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
         ]
         import json
 
-        out.write(json.dumps({"results": results}, indent=2, ensure_ascii=False) + "\n")
+        from .report.json import VERSION
+
+        document = {"version": VERSION, "results": results}
+        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         for d in decisions:
             rn = d.name
@@ -196,9 +210,7 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
             "utf-8", "replace"
         ).removeprefix("\ufeff")
     else:
-        for p in args.paths:
-            if not os.path.lexists(p):
-                raise UsageError(f"{p}: no such file or directory")
+        _require_paths(args.paths)
         with _collector_paused():
             result = lint_paths(args.paths, policy, options)
     return _report(args, result, out, sources)
@@ -208,16 +220,31 @@ def _report(args: Args, result: LintResult, out: TextIO, sources: dict[str, str]
     """Write findings in the format asked for; the exit status for them (SPEC §5.2)."""
     from .report import WRITERS
 
-    color = args.color == "always" or (
-        args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
-    )
-    out.write(WRITERS[args.format](result, color=color, sources=sources))
+    out.write(WRITERS[args.format](result, color=_color(args.color, out), sources=sources))
     threshold = SEVERITY_RANK[args.fail_on]
-    return (
-        EXIT_FINDINGS
-        if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
-        else EXIT_OK
-    )
+    failed = any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
+    return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_OK
+
+
+def _require_paths(paths: Sequence[str]) -> None:
+    """Every path given exists; else each missing one is said, and it is a usage error."""
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError("\n".join(f"{p}: no such file or directory" for p in missing))
+
+
+def _color(choice: str, out: TextIO) -> bool:
+    """``--color``; for auto, the usual variables: NO_COLOR (no-color.org) turns colour
+    off, FORCE_COLOR (force-color.org) or CLICOLOR_FORCE other than 0 turn it on, else a
+    terminal other than TERM=dumb has it."""
+    if choice != "auto":
+        return choice == "always"
+    env = os.environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR") or env.get("CLICOLOR_FORCE", "0") != "0":
+        return True
+    return out.isatty() and env.get("TERM") != "dumb"
 
 
 @contextmanager
@@ -279,6 +306,8 @@ def _rule(args: Args, out: TextIO) -> int:
 def _graph(args: Args, out: TextIO) -> int:
     from .lint.graph import build_graph, render_dot, render_text
 
+    _require_paths(args.paths)
     chains = build_graph(args.paths or ["."], _policy(args))
     out.write(render_dot(chains) if args.format == "dot" else render_text(chains))
-    return EXIT_OK
+    failed = any(c.broken or c.denied for c in chains)
+    return EXIT_FINDINGS if failed else EXIT_OK

@@ -5,16 +5,17 @@
 #   fuzz/oracle/build.sh [1.6|1.7|all]      (default 1.6)
 #
 #   1.6  fuzz/.build/containerd-1.6   containerd 1.6 from Debian 12 (bookworm), built with the
-#                                     system Go; installs golang-go and
-#                                     golang-github-containerd-containerd-dev with apt-get if missing
+#                                     system Go: needs golang-go and
+#                                     golang-github-containerd-containerd-dev installed (.ci/run
+#                                     installs them; this script never installs anything)
 #   1.7  fuzz/.build/containerd-1.7   containerd 1.7 and moby 26 from Debian 13 (trixie), built
 #        fuzz/.build/moby-26          with trixie's Go 1.24; the .deb files come from a private apt
-#                                     state and are unpacked under fuzz/.build/trixie, never
+#        fuzz/.build/moby-decoder-26  state and are unpacked under fuzz/.build/trixie, never
 #                                     installed, and /etc/apt is left alone
 #   all  both
 #
-# Exit status: 0 built; 3 Debian's archive cannot be reached (or packages are missing and cannot
-# be installed), with a one-line message on stderr; anything else is a failed build.
+# Exit status: 0 built; 3 Debian's archive cannot be reached, or the packages are not installed,
+# with a one-line message on stderr that says what to install; anything else is a failed build.
 # Environment: SHIMPOLICY_ORACLE_BUILD overrides the output directory (default fuzz/.build);
 # SHIMPOLICY_TRIXIE_DIR overrides where the trixie packages are kept (default $OUT/trixie), so
 # that several checkouts can share one download; SHIMPOLICY_DEBIAN_MIRROR overrides the mirror
@@ -24,8 +25,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${SHIMPOLICY_ORACLE_BUILD:-$(cd "$HERE/.." && pwd)/.build}
 TRIXIE=${SHIMPOLICY_TRIXIE_DIR:-$OUT/trixie}
-GOCODE=/usr/share/gocode/src
-GO16=/usr/bin/go # bookworm's golang-go: Go 1.19, what Debian builds containerd 1.6 with
+GOCODE=${SHIMPOLICY_GOCODE:-/usr/share/gocode/src}
+GO16=${SHIMPOLICY_GO:-/usr/bin/go} # bookworm's golang-go: Go 1.19, what Debian builds containerd 1.6 with
 CONTAINERD_PKG=github.com/containerd/containerd
 MOBY_PKG=github.com/docker/docker
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -61,38 +62,13 @@ overlay_json() {
 
 # ---- containerd 1.6 (bookworm, installed) -------------------------------------------------------
 
-apt_get() {
-    env DEBIAN_FRONTEND=noninteractive apt-get "$@"
-}
-
-apt_install() {
-    local log_file="$OUT/apt-install.log" update_log="$OUT/apt-update.log"
-    if apt_get install -y -q --no-install-recommends "$@" >"$log_file" 2>&1; then
-        return 0
-    fi
-    log "apt-get install failed; refreshing the package index and retrying"
-    # Judged by the install that follows: another source of this machine's may fail to update
-    # while Debian's archive answers.
-    apt_get update -q >"$update_log" 2>&1 || true
-    if ! apt_get install -y -q --no-install-recommends "$@" >"$log_file" 2>&1; then
-        if grep -Eq "$NETWORK_ERRORS" "$log_file" "$update_log"; then
-            unreachable "cannot reach Debian's package archive (apt-get failed; see $log_file)"
-        fi
-        cat "$log_file" >&2
-        log "apt-get install $* failed"
-        exit 1
-    fi
-}
-
+# Installing is .ci/run's business, never a build's (nor a test's): a test run must not change
+# the system, nor fail because another apt holds the dpkg lock.
 ensure_bookworm_packages() {
     if [ -x "$GO16" ] && [ -f "$GOCODE/$CONTAINERD_PKG/runtime/v2/manager.go" ]; then
         return 0
     fi
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        unreachable "golang-go and golang-github-containerd-containerd-dev are not installed and this is not root on Debian: apt-get install -y golang-go golang-github-containerd-containerd-dev"
-    fi
-    log "installing golang-go golang-github-containerd-containerd-dev"
-    apt_install golang-go golang-github-containerd-containerd-dev
+    unreachable "golang-go and golang-github-containerd-containerd-dev are not installed (.ci/run installs them): apt-get install -y golang-go golang-github-containerd-containerd-dev"
 }
 
 build_16() {
@@ -222,6 +198,15 @@ moby_overlay() {
     overlay_json "${pairs[@]}"
 }
 
+# moby's request decoder (package runconfig) needs pkg/sysinfo only for its SysInfo type: the
+# oracle passes its own, so the two files that read this machine's cgroups (and import packages
+# Debian ships apart) are replaced by a stand-in New that is never called.
+moby_decoder_overlay() {
+    local sysinfo="$TRIXIE/root$GOCODE/$MOBY_PKG/pkg/sysinfo"
+    overlay_json "$sysinfo/sysinfo_linux.go" "" "$sysinfo/cgroup2_linux.go" "" \
+        "$sysinfo/zz_shimpolicy_oracle.go" "$HERE/overlay/moby_sysinfo_new.go"
+}
+
 build_17() {
     command -v dpkg-deb >/dev/null || unreachable "dpkg-deb is needed to unpack the trixie packages"
     trixie_download
@@ -251,8 +236,14 @@ build_17() {
         go_env GOROOT="$goroot" GOPATH="$gopath" PATH="$goroot/bin:$PATH" \
             go build -overlay "$OUT/overlay-moby-26.json" -o "$OUT/moby-26" .)
     echo "moby $moby with containerd $containerd ($go_version)" >"$OUT/moby-26.version"
+    moby_decoder_overlay >"$OUT/overlay-moby-decoder-26.json"
+    (cd "$HERE/gopath/src/shimoracle/mobydecoder" &&
+        go_env GOROOT="$goroot" GOPATH="$gopath" PATH="$goroot/bin:$PATH" \
+            go build -overlay "$OUT/overlay-moby-decoder-26.json" -o "$OUT/moby-decoder-26" .)
+    echo "moby $moby runconfig ($go_version)" >"$OUT/moby-decoder-26.version"
     log "built $OUT/containerd-1.7: $(cat "$OUT/containerd-1.7.version")"
     log "built $OUT/moby-26: $(cat "$OUT/moby-26.version")"
+    log "built $OUT/moby-decoder-26: $(cat "$OUT/moby-decoder-26.version")"
 }
 
 case "${1:-1.6}" in

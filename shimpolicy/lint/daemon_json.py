@@ -13,6 +13,7 @@ checks below follow that decoder rather than JSON in the abstract:
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -25,6 +26,7 @@ from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
 from .context import LintContext, location
+from .daemon_keys import accepted_keys, flat_keys
 from .facts import Facts, placeholder
 from .filetype import FileType
 from .finding import Location
@@ -61,7 +63,8 @@ _RUNC_OPTIONS_TYPE = "io.containerd.runc.v2"  # the only type given runc options
 
 
 def _load(source: SourceFile) -> Node | None:
-    # dockerd trims whitespace and treats an empty file as an empty configuration.
+    # Docker 23 and later trim whitespace and treat an empty file as an empty configuration;
+    # _check says what older ones do.
     if not source.text.strip():
         return None
     return parse_json(source.text)
@@ -177,8 +180,10 @@ def _collect(doc: Node | None, source: SourceFile, facts: Facts) -> None:
 
 
 def _check(doc: Node | None, source: SourceFile, ctx: LintContext) -> None:
-    if doc is None:
+    if docker_major(ctx.docker) < 23 and _unreadable_before_23(doc, source, ctx):
         return
+    if doc is None or _is_null(doc):
+        return  # null decodes to an empty configuration: dockerd starts
     if not isinstance(doc, Mapping):
         kind = _jtype(doc)
         ctx.report(
@@ -190,6 +195,27 @@ def _check(doc: Node | None, source: SourceFile, ctx: LintContext) -> None:
         )
         return
     _Checker(doc, source, ctx).run()
+
+
+def _unreadable_before_23(doc: Node | None, source: SourceFile, ctx: LintContext) -> bool:
+    """Docker 20.10 and 22.06 decode the bytes as they are: a byte order mark or an empty
+    file stops them (23.0 learnt to skip both). Whether that was reported."""
+    if source.bom:
+        why = "invalid character 'ï' looking for beginning of value"
+        fix = "save the file as UTF-8 without a byte order mark"
+    elif doc is None:
+        why, fix = "EOF", "write {} for an empty configuration"
+    else:
+        return False
+    what = "starts with a UTF-8 byte order mark" if source.bom else "is empty"
+    ctx.report(
+        source,
+        source.whole(),
+        "SP220",
+        f'daemon.json {what}: Docker {ctx.docker} does not start ("unable to configure the '
+        f'Docker daemon with file …: {why}"); {fix} (Docker 23 and later accept it)',
+    )
+    return True
 
 
 class _Checker:
@@ -212,6 +238,8 @@ class _Checker:
     def run(self) -> None:
         self.top_level_duplicates()
         self.default_runtime()
+        if self.ctx.platform != "windows":
+            self.unknown_top_level()
         if self.ctx.platform == "windows":
             for key, _ in _runtimes_objects(self.doc):
                 self.report(
@@ -259,15 +287,46 @@ class _Checker:
                     "value is used; keep one",
                 )
 
+    def unknown_top_level(self) -> None:
+        """SP221: dockerd refuses keys that name none of its options, after flattening one
+        level of objects (see daemon_keys)."""
+        accepted, flat = accepted_keys(self.major), flat_keys(self.major)
+        last = {str(k.value): (k, v) for k, v in self.doc.items}  # a map: the last one counts
+        for name, (key, value) in last.items():
+            if isinstance(value, Mapping) and name not in flat:
+                for inner in dict.fromkeys(str(k.value) for k, _ in value.items):
+                    if inner not in accepted:
+                        self.report(
+                            key.span,
+                            "SP221",
+                            f'"{name}" is not a daemon.json key, so dockerd reads the keys of its '
+                            f'object as top-level keys, and "{inner}" is not one either: '
+                            f"{self.refusal(inner)}{_suggest(name, accepted)}",
+                        )
+            elif name not in accepted:
+                self.report(
+                    key.span,
+                    "SP221",
+                    f'unknown key "{name}": {self.refusal(name)}{_suggest(name, accepted)}',
+                )
+
+    def refusal(self, key: str) -> str:
+        return (
+            f"Docker {self.ctx.docker} does not start (\"the following directives don't match "
+            f'any configuration option: {key}")'
+        )
+
     def default_runtime(self) -> None:
         values = [v for k, v in self.doc.items if k.value == "default-runtime" and not _is_null(v)]
-        if not values:
+        strings = [v for v in values if isinstance(v, Scalar) and isinstance(v.value, str)]
+        for value in values:  # Go decodes every occurrence: any of the wrong type stops it
+            if value not in strings:
+                self.wrong_type(
+                    value, '"default-runtime"', "a string", self.field("default-runtime")
+                )
+        if not values or values[-1] not in strings:
             return
-        value = values[-1]  # null leaves a string as it was
-        if not (isinstance(value, Scalar) and isinstance(value.value, str)):
-            self.wrong_type(value, '"default-runtime"', "a string", "string")
-            return
-        name = value.value
+        name = str(values[-1].value)  # null leaves a string as it was
         if name == "" or name in self.runtimes:
             return
         if placeholder(name) is not None:
@@ -299,14 +358,19 @@ class _Checker:
 
     def runtime_objects(self) -> None:
         occurrences: dict[str, list[Scalar]] = {}
+        effective = {id(key) for key, _ in self.runtimes.values()}
         for _, value in _runtimes_objects(self.doc):
             if _is_null(value):
                 occurrences.clear()
             elif isinstance(value, Mapping):
-                for key, _ in value.items:
+                for key, entry in value.items:
                     occurrences.setdefault(str(key.value), []).append(key)
+                    if id(key) not in effective and key.value != RESERVED:
+                        # Replaced later, but Go decodes it first: a wrong type still stops
+                        # dockerd.
+                        self.decode_entry(str(key.value), key, entry)
             else:
-                self.wrong_type(value, '"runtimes"', "an object", self.go_type("map"))
+                self.wrong_type(value, '"runtimes"', "an object", self.field("runtimes", "map"))
         for name, keys in occurrences.items():
             for key, later in pairwise(keys):
                 self.report(
@@ -316,17 +380,27 @@ class _Checker:
                     "definition replaces this one entirely; keep one",
                 )
 
-    def go_type(self, what: str) -> str:
+    def field(self, name: str, kind: str = "string") -> str:
+        """Go's words for a field of the configuration, as its decoding errors name it:
+        the struct holding the field, the JSON path to it (map keys left out), its type."""
         runtime = "system.Runtime" if self.major >= 25 else "types.Runtime"
-        return {"map": f"map[string]{runtime}", "runtime": runtime}[what]
+        types = {
+            "string": "string",
+            "map": f"map[string]{runtime}",
+            "runtime": runtime,
+            "strings": "[]string",
+            "options": "map[string]interface {}",
+        }
+        struct = "Runtime.runtimes" if name in _FIELDS.values() else "Config"
+        return f"Go struct field {struct}.{name} of type {types[kind]}"
 
-    def wrong_type(self, node: Node, where: str, expected: str, go_type: str) -> None:
+    def wrong_type(self, node: Node, where: str, expected: str, target: str) -> None:
         kind = _jtype(node)
         self.report(
             node.span,
             "SP213",
             f"{where} must be {expected}, not {_a(kind)}: dockerd does not start "
-            f"(json: cannot unmarshal {kind} into Go value of type {go_type})",
+            f"(json: cannot unmarshal {kind} into {target})",
         )
 
     # ---------------------------------------------------------------- one runtime
@@ -336,7 +410,9 @@ class _Checker:
         if _is_null(node):
             return entry  # decodes to an empty entry
         if not isinstance(node, Mapping):
-            self.wrong_type(node, f'runtime "{name}"', "an object", self.go_type("runtime"))
+            self.wrong_type(
+                node, f'runtime "{name}"', "an object", self.field("runtimes", "runtime")
+            )
             return None
         options: set[str] | None = None
         for k, v in node.items:
@@ -346,6 +422,8 @@ class _Checker:
                 continue
             entry.occurrences.setdefault(fieldname, []).append(k)
             where = f'"{k.value}" of runtime "{name}"'
+            if self.major < 24 and fieldname in ("runtimeType", "options"):
+                continue  # not fields before Docker 24: never decoded, whatever their type
             if _is_null(v):
                 # null empties a list or an object and leaves a string as it was.
                 if fieldname == "options":
@@ -361,7 +439,7 @@ class _Checker:
                     entry.binary = entry.binary if binary is None else binary
                     self.option_duplicates(name, v)
                 else:
-                    self.wrong_type(v, where, "an object", "map[string]interface {}")
+                    self.wrong_type(v, where, "an object", self.field("options", "options"))
                     entry.broken = True
             elif fieldname == "runtimeArgs":
                 if isinstance(v, Sequence):
@@ -369,10 +447,12 @@ class _Checker:
                     where = f'an item of "{k.value}" in runtime "{name}"'
                     entry.broken |= self.check_arg_types(where, v)
                 else:
-                    self.wrong_type(v, where, "an array of strings", "[]string")
+                    self.wrong_type(
+                        v, where, "an array of strings", self.field("runtimeArgs", "strings")
+                    )
                     entry.broken = True
             elif not (isinstance(v, Scalar) and isinstance(v.value, str)):
-                self.wrong_type(v, where, "a string", "string")
+                self.wrong_type(v, where, "a string", self.field(fieldname))
                 entry.broken = True
             elif fieldname == "path":
                 entry.path = (k, v)
@@ -387,7 +467,7 @@ class _Checker:
         wrong = False
         for item in args.items:
             if not (_is_null(item) or (isinstance(item, Scalar) and isinstance(item.value, str))):
-                self.wrong_type(item, where, "a string", "string")
+                self.wrong_type(item, where, "a string", self.field("runtimeArgs"))
                 wrong = True
         return wrong
 
@@ -406,11 +486,30 @@ class _Checker:
         self.unknown_keys(entry)
         if entry.broken:
             return
+        self.script_name(entry)
         if self.major < 24:
             self.before_docker_24(entry)
         else:
             self.runtime_settings(entry)
         self.path_checks(entry)
+
+    def script_name(self, entry: _Entry) -> None:
+        """SP222: up to Docker 24, a runtime with arguments gets a wrapper script written to
+        <data-root>/gen-runtimes<N>/<name> (20.10 and 22.06 for any such runtime, 23 and 24
+        for a path runtime), so a name that is not a plain file name stops dockerd."""
+        if self.major > 24 or not entry.arg_items or (self.major >= 23 and not entry.path_value):
+            return
+        failure = _script_failure(entry.name)
+        if failure is None:
+            return
+        self.report(
+            entry.key.span,
+            "SP222",
+            f'runtime name "{entry.name}" is not a file name: dockerd writes a wrapper script '
+            f"for a runtime with runtimeArgs to <data-root>/gen-runtimes<N>/<name>, so Docker "
+            f'{self.ctx.docker} does not start ("failed to start daemon: {failure}"); '
+            "give the runtime a plain name",
+        )
 
     def entry_duplicates(self, entry: _Entry) -> None:
         for fieldname, keys in entry.occurrences.items():
@@ -577,6 +676,30 @@ class _Checker:
                 "which /bin/sh interprets: dockerd pastes path and runtimeArgs unquoted into a "
                 "wrapper script (#!/bin/sh ... $@); use plain words only",
             )
+
+
+def _script_failure(name: str) -> str | None:
+    """What writing <data-root>/gen-runtimes<N>/<name> fails with (Go's filepath.Join
+    cleans the joined path), or None when it is written."""
+    folder = "/data-root/gen-runtimes<N>"
+    script = posixpath.normpath(f"{folder}/{name}")
+    shown = script.replace("/data-root", "<data-root>", 1)
+    if script in (folder, "/data-root"):
+        return f"open {shown}: is a directory"
+    if script.startswith(folder + "/") and posixpath.dirname(script) != folder:
+        return f"open {shown}: no such file or directory"
+    return None
+
+
+def _suggest(key: str, accepted: frozenset[str]) -> str:
+    """A hint for a misspelt top-level key: keys are matched exactly, hyphens and all."""
+    import difflib  # only for a key that is misspelt
+
+    spelled = key.lower().replace("_", "-")
+    if spelled in accepted:
+        return f'; did you mean "{spelled}"?'
+    close = difflib.get_close_matches(spelled, sorted(accepted), 1, 0.8)
+    return f'; did you mean "{close[0]}"?' if close else ""
 
 
 # --------------------------------------------------------------------------- settings

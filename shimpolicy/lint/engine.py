@@ -184,10 +184,22 @@ def lint_text(
     """Lint one document given as text (stdin, tests, the library)."""
     types = file_types()
     kind = options.file_type or type_by_name(filename) or type_by_content(filename, text)
-    if kind is None:
-        return LintResult(0, ())
+    if kind is None:  # given to be linted: an error, never a silent pass
+        return LintResult(1, (unknown_type(_display(filename)),))
     item = _parse(SourceFile.of(_display(filename), text, kind), types[kind])
     return _run([item], policy, options)
+
+
+UNKNOWN_TYPE = (
+    "cannot tell this file's type from its name or content; give it with --type "
+    "(daemon.json, compose, containerd, kubernetes, shell, workflow)"
+)
+
+
+def unknown_type(path: str) -> Finding:
+    """SP006: a file given by name (or on stdin) whose type cannot be told.  A walked file
+    of no known type is passed over: a tree holds many files that are not configuration."""
+    return Finding(path, 1, 1, 1, 1, "SP006", "error", UNKNOWN_TYPE)
 
 
 def lint_bytes(
@@ -241,7 +253,11 @@ def _load_path(
     if kind is None:
         kind = type_by_content(path, text)
         if kind is None:
-            return None
+            if not named:
+                return None
+            return _Loaded(
+                SourceFile.of(shown, text, "unknown"), _UNKNOWN, problem=unknown_type(shown)
+            )
     return _parse(SourceFile.of(shown, text, kind), types[kind])
 
 

@@ -38,6 +38,10 @@ class Chain(NamedTuple):
     def broken(self) -> bool:
         return any(s.kind == "missing" for s in self.steps)
 
+    @property
+    def denied(self) -> bool:
+        return any(s.kind == "decision" and s.label == "deny" for s in self.steps)
+
 
 def build_graph(paths: Sequence[str], policy: Policy) -> list[Chain]:
     """Every chain workload → RuntimeClass → handler → runtime_type → binary → decision

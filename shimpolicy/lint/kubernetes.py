@@ -55,6 +55,18 @@ POD_SPECS: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
+# The API group of each of those kinds ("": the core group), for an admission request.
+POD_SPEC_GROUPS: dict[str, str] = {
+    "Pod": "",
+    "PodTemplate": "",
+    "ReplicationController": "",
+    "Deployment": "apps",
+    "StatefulSet": "apps",
+    "DaemonSet": "apps",
+    "ReplicaSet": "apps",
+    "Job": "batch",
+    "CronJob": "batch",
+}
 # node.k8s.io/v1alpha1 kept the handler elsewhere and was removed in Kubernetes 1.22.
 RUNTIMECLASS_APIS = ("node.k8s.io/v1", "node.k8s.io/v1beta1")
 

@@ -80,8 +80,8 @@ def rule_doc(rule_id: str) -> RuleDoc | None:
 
 
 def lookup(rule: str) -> RuleDoc | None:
-    """A rule by id (``SP201``) or by name (``reserved-runc``)."""
-    doc = rule_doc(rule)
+    """A rule by id in any case (``SP201``, ``sp201``) or by name (``reserved-runc``)."""
+    doc = rule_doc(rule.upper())
     if doc is not None:
         return doc
     for doc in catalog().values():

@@ -16,11 +16,12 @@ class SourceFile(NamedTuple):
     path: str  # as shown in reports (relative to where the run started, POSIX separators)
     text: str  # decoded, without a leading BOM
     type: str
+    bom: bool = False  # whether the file started with one (some readers refuse it)
 
     @staticmethod
     def of(path: str, text: str, type_: str) -> SourceFile:
         if text.startswith("\ufeff"):
-            text = text[1:]
+            return SourceFile(path, text[1:], type_, bom=True)
         return SourceFile(path, text, type_)
 
     @property

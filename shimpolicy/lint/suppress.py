@@ -2,8 +2,9 @@
 
 ``ignore[...]`` at the end of a line covers that line; alone on a line it covers the next
 line that is not blank or a comment.  ``ignore-file[...]`` covers the whole file.  A reason
-after ``--`` is required: a suppression without one is reported and not applied; one that
-suppresses nothing is reported as unused.
+after ``--`` is required: a suppression without one, or a malformed one (no rule list,
+other text than ``-- reason`` after it, a rule id in lower case), is reported (SP005) and
+not applied; one that suppresses nothing is reported as unused.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from .rulebook import lookup
 from .source import SourceFile
 
 _PRAGMA = (
-    r"(?:^|[ \t])(?P<marker>#|//)[ \t]*shimpolicy:[ \t]*(?P<scope>ignore-file|ignore)"
-    r"\[(?P<rules>[^\]]*)\](?:[ \t]*--[ \t]*(?P<reason>.*?))?[ \t]*$"
+    r"(?:^|[ \t])(?P<marker>#|//)[ \t]*shimpolicy:[ \t]*(?P<scope>ignore-file|ignore)\b"
+    r"(?:\[(?P<rules>[^\]]*)\])?(?P<rest>.*?)[ \t]*$"
 )  # compiled on first use (re's cache): most files have no suppression to look for
+_RULE_ID = r"[Ss][Pp][0-9]{3}"
 
 
 class Suppression:
     """One ``shimpolicy: ignore`` comment; ``used`` once it has silenced a finding."""
 
-    __slots__ = ("column", "end_column", "line", "reason", "rules", "target", "used")
+    __slots__ = ("column", "end_column", "line", "problem", "reason", "rules", "target", "used")
 
     def __init__(
         self,
@@ -34,6 +36,7 @@ class Suppression:
         target: int | None,  # line covered; None for the whole file
         rules: frozenset[str],
         reason: str,
+        problem: str = "",  # why it is not applied (SP005), when it cannot be
     ) -> None:
         self.line = line
         self.column = column
@@ -41,12 +44,24 @@ class Suppression:
         self.target = target
         self.rules = rules
         self.reason = reason
+        self.problem = problem
         self.used = False
 
 
 def _canonical(rule: str) -> str:
+    """A rule's id, for an id or a name (a lower-case id is reported, never applied)."""
     doc = lookup(rule)
     return doc.id if doc else rule
+
+
+def _problem(scope: str, comment: str, listed: str | None, names: list[str], rest: str) -> str:
+    """What makes a suppression unusable beyond a missing reason or rule, else ""."""
+    if listed is None or (rest and not rest.startswith("--")):
+        return f"malformed suppression: write `{comment} shimpolicy: {scope}[RULE,...] -- reason`"
+    for name in names:
+        if re.fullmatch(_RULE_ID, name) and name != name.upper():
+            return f"suppression names {name!r}: rule ids are upper-case, write {name.upper()}"
+    return ""
 
 
 def parse_suppressions(source: SourceFile, comment: str) -> list[Suppression]:
@@ -58,17 +73,19 @@ def parse_suppressions(source: SourceFile, comment: str) -> list[Suppression]:
         stripped = text.strip()
         m = re.search(_PRAGMA, text) if "shimpolicy:" in text else None
         if m and m.group("marker") == comment:
-            names = (r.strip() for r in m.group("rules").split(","))
+            names = [r.strip() for r in (m.group("rules") or "").split(",")]
             rules = frozenset(_canonical(r) for r in names if r)
             own_line = stripped.startswith(comment)
             whole_file = m.group("scope") == "ignore-file"
+            rest = m.group("rest").strip()
             s = Suppression(
                 number,
                 m.start("marker") + 1,
                 len(text) + 1,
                 None if whole_file else (None if own_line else number),
                 rules,
-                (m.group("reason") or "").strip(),
+                rest[2:].strip() if rest.startswith("--") else "",
+                _problem(m.group("scope"), comment, m.group("rules"), names, rest),
             )
             found.append(s)
             if own_line and not whole_file:
@@ -95,7 +112,9 @@ def apply_suppressions(
     active = []
     for s in suppressions:
         span = Span(s.line, s.column, s.line, s.end_column)
-        if not s.reason:
+        if s.problem:
+            problems.append((span, "SP005", s.problem))
+        elif not s.reason:
             message = "suppression without a reason: add `-- why` after the rule list"
             problems.append((span, "SP005", message))
         elif not s.rules:

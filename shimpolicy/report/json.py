@@ -1,4 +1,6 @@
-"""SPEC §5.2 JSON: ``{"files_checked": N, "findings": [...]}``."""
+"""SPEC §5.2 JSON: ``{"version": 1, "files_checked": N, "findings": [...]}``, described by
+the JSON Schema ``shimpolicy/report/lint-output.schema.json`` (``version`` is its version:
+a field is only ever added within one)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import json as _json
 from collections.abc import Mapping
 
 from ..lint.engine import LintResult
+
+VERSION = 1
 
 
 def write(
@@ -29,5 +33,9 @@ def write(
         for f in result.findings
     ]
     return (
-        _json.dumps({"files_checked": result.files_checked, "findings": findings}, indent=2) + "\n"
+        _json.dumps(
+            {"version": VERSION, "files_checked": result.files_checked, "findings": findings},
+            indent=2,
+        )
+        + "\n"
     )

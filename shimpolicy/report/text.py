@@ -54,4 +54,6 @@ def write(
         ]
         files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''}"
         out.append(f"{', '.join(parts)} in {files}")
+    elif not result.files_checked:  # nothing to check is said, never a silent pass
+        out.append("0 files checked")
     return "".join(line + "\n" for line in out)

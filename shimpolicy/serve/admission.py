@@ -5,6 +5,7 @@ the ``runtimeClassName`` of pods and pod templates (K3)."""
 from __future__ import annotations
 
 from .._typing import TYPE_CHECKING
+from ..lint.kubernetes import POD_SPEC_GROUPS, POD_SPECS
 from .records import Answer, Problem
 
 if TYPE_CHECKING:
@@ -14,16 +15,9 @@ if TYPE_CHECKING:
 
 ADMISSION_API = "admission.k8s.io/v1"
 
-# Pod specs inside the objects a webhook may be sent, by (API group, kind) (K3).
+# K3: the kinds lint reads pod specs from, by (API group, kind), at lint's paths.
 POD_SPEC_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("", "Pod"): ("spec",),
-    ("", "ReplicationController"): ("spec", "template", "spec"),
-    ("apps", "Deployment"): ("spec", "template", "spec"),
-    ("apps", "StatefulSet"): ("spec", "template", "spec"),
-    ("apps", "DaemonSet"): ("spec", "template", "spec"),
-    ("apps", "ReplicaSet"): ("spec", "template", "spec"),
-    ("batch", "Job"): ("spec", "template", "spec"),
-    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
+    (POD_SPEC_GROUPS[kind], kind): path for kind, path in POD_SPECS.items()
 }
 
 
@@ -58,10 +52,10 @@ def admission_problems(gate: Gate, request: dict[str, Any]) -> tuple[Problem, ..
     if not isinstance(obj, dict):  # DELETE and CONNECT carry none
         return ()
     gvk = request.get("kind")
-    key = (gvk.get("group", ""), gvk.get("kind", "")) if isinstance(gvk, dict) else ("", "")
-    if key == ("node.k8s.io", "RuntimeClass"):
+    group, kind = (gvk.get("group", ""), gvk.get("kind")) if isinstance(gvk, dict) else ("", None)
+    if (group, kind) == ("node.k8s.io", "RuntimeClass"):
         return gate.runtime_class(obj)
-    path = POD_SPEC_PATHS.get(key)
+    path = POD_SPEC_PATHS.get((group, kind)) if isinstance(kind, str) else None
     if path is None:
         return ()
     # K3: the pod spec's ``runtimeClassName``, when the object has one.
@@ -71,7 +65,7 @@ def admission_problems(gate: Gate, request: dict[str, Any]) -> tuple[Problem, ..
     value = spec.get("runtimeClassName") if isinstance(spec, dict) else None
     if value is None:
         return ()
-    return gate.runtime_class_name(f"{key[1]} {'.'.join((*path, 'runtimeClassName'))}", value)
+    return gate.runtime_class_name(f"{kind} {'.'.join((*path, 'runtimeClassName'))}", value)
 
 
 def _context(request: dict[str, Any]) -> dict[str, object]:

@@ -1,17 +1,43 @@
 """Docker's access authorization plugin protocol (moby ``pkg/authorization``): which
-Engine API requests can set a container's runtime, the runtimes their bodies carry, and
-the plugin's answer."""
+Engine API requests can set a container's runtime, the runtime dockerd would take from
+their bodies, and the plugin's answer.
+
+A body is read exactly as dockerd's own decoder reads it (SPEC §6 "Docker's request
+decoding", moby ``runconfig``), per Docker version:
+
+- ``POST /containers/create`` decodes into ``ContainerConfigWrapper``.  From 20.10 to 26.1
+  it embeds a deprecated ``*HostConfig`` at the top level: when ``HostConfig`` is absent
+  or null, a top-level ``Runtime`` is the runtime; when both are present the inner one
+  wins.  Docker 27.0 removed the embedded one (``container.CreateRequest``).
+- the legacy ``POST /containers/{name:.*}/start`` with a body (API < 1.24) decodes the
+  same wrapper (``DecodeHostConfig``): a bare host configuration or ``{"HostConfig": …}``.
+  Docker 25 refuses API < 1.24 unless ``DOCKER_MIN_API_VERSION`` allows it; 26 refuses
+  any start body.  Such a body is read the same way whatever the target: a check costs
+  nothing where dockerd refuses the request anyway.
+- Go's ``encoding/json``: a member name matches a field exactly or else ignoring case, by
+  Go's folding (``ſ`` U+017F stands for ``s``, the Kelvin sign for ``k``); a repeated
+  member is applied again in order (an object merges into the one before, ``null`` resets
+  a pointer such as ``HostConfig`` and leaves a string as it was); invalid UTF-8 becomes
+  U+FFFD byte by byte; one JSON value is read: Docker 20.10 ignores what follows it,
+  22.06 and later refuse anything after it but ``]`` or ``}`` (``dec.More()``).
+
+Where dockerd's decoder fails on the runtime's path (not JSON, a ``HostConfig`` that is
+no object, a ``Runtime`` that is no string) the request is denied, never guessed.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
 import posixpath
 import re
+from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from .._typing import TYPE_CHECKING
+from ..grammar.versions import docker_major
 from .records import FAIL_CLOSED, Answer, Problem
 
 if TYPE_CHECKING:
@@ -23,15 +49,21 @@ if TYPE_CHECKING:
 PLUGIN_MEDIA_TYPE = "application/vnd.docker.plugins.v1.2+json"
 
 # Docker's router (gorilla/mux) matches the percent-decoded path, with an optional API
-# version prefix.
+# version prefix ``/v{version:[0-9.]+}``.
 _CREATE_PATH = re.compile(r"(?:/v[0-9.]+)?/containers/create")
-# Before API 1.24 a start request could carry a new host configuration, runtime included
-# (dockerd 23 and 24 still serve those API versions).
-_START_PATH = re.compile(r"/v([0-9.]+)/containers/[^/]+/start")
+# Before API 1.24 a start request could carry a new host configuration, runtime included.
+# The route is ``/containers/{name:.*}/start``: a name may hold "/" (link aliases), but
+# not a newline (Go's "." does not match one, nor does Python's).  Without a version
+# prefix the request has the daemon's own API version, 1.24 or later: no body is read.
+_START_PATH = re.compile(r"/v([0-9.]+)/containers/.+/start")
 CREATE, LEGACY_START = "create", "legacy start"
+# Go's encoding/json also folds these onto ASCII letters when it matches member names.
+_GO_FOLD = {"\u017f": "S", "\u212a": "K"}
+# JSON's whitespace, the only characters Go's decoder skips around a value.
+_WHITESPACE = " \t\r\n"
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """A request whose runtime cannot be known: denied, never guessed (fail closed)."""
 
 
@@ -78,10 +110,11 @@ def request_problems(
     if route == LEGACY_START and not body and 0 <= _declared_length(headers) <= 7:
         return ()
     try:
-        names = runtimes_in_body(body, route)
-    except _Unreadable as e:
+        name = body_runtime(body, route, docker_major(gate.policy.docker))
+    except Unreadable as e:
         return (Problem(FAIL_CLOSED, f"cannot check HostConfig.Runtime: {e}; denied", ""),)
-    return tuple(p for name in names if (p := gate.runtime(name)) is not None)
+    problem = gate.runtime(name)
+    return () if problem is None else (problem,)
 
 
 def runtime_route(method: str, uri: str) -> str | None:
@@ -109,42 +142,120 @@ def _api_older(version: str, than: str) -> bool:
     return [int(p) if p.isdigit() else 0 for p in a] < [int(p) if p.isdigit() else 0 for p in b]
 
 
-def runtimes_in_body(body: object, route: str) -> list[str]:
-    """Every value Docker could take as ``HostConfig.Runtime`` from a request's
-    ``RequestBody`` (base64 JSON): a create wraps the host configuration in
-    ``HostConfig``, a legacy start sends it bare.  Go's decoder matches member names
-    case-insensitively and lets a later duplicate override or merge into an earlier one,
-    so every candidate is returned and each must pass.  ``_Unreadable`` when the body
-    cannot be read."""
+def body_runtime(body: object, route: str, docker: int) -> str:
+    """The runtime dockerd (major version ``docker``) takes from an AuthZ request's
+    ``RequestBody`` (base64 JSON) on ``route``; "" when the body sets none (the daemon's
+    default).  ``Unreadable`` where dockerd's decoder fails, or no body was forwarded."""
     if body is None or body == "":
-        raise _Unreadable("Docker sent no request body (it forwards only JSON bodies under 1 MiB)")
+        raise Unreadable("Docker sent no request body (it forwards only JSON bodies under 1 MiB)")
     if not isinstance(body, str):
-        raise _Unreadable("RequestBody is not a base64 string")
+        raise Unreadable("RequestBody is not a base64 string")
     try:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        raise _Unreadable("RequestBody is not valid base64") from None
-    try:
-        # Go replaces invalid UTF-8 with U+FFFD rather than failing; so do we.
-        doc = json.loads(raw.decode("utf-8", "replace"), object_pairs_hook=_Object)
-    except (ValueError, RecursionError) as e:
-        raise _Unreadable(f"the request body is not JSON ({e})") from None
+        raise Unreadable("RequestBody is not valid base64") from None
+    return decode_runtime(raw, route, docker)
+
+
+def decode_runtime(raw: bytes, route: str, docker: int) -> str:
+    """The runtime dockerd's decoder takes from a request body (see the module's notes)."""
+    doc = _first_value(raw.decode("utf-8", "shimpolicy-go"), docker)
+    if doc is None:  # null decodes into nothing: no host configuration
+        return ""
     if not isinstance(doc, _Object):
-        raise _Unreadable("the request body is not a JSON object")
-    hosts = [doc] if route == LEGACY_START else [v for k, v in doc if k.casefold() == "hostconfig"]
-    names: list[str] = []
-    for host in hosts:
-        if host is None:
-            continue  # Go leaves a field unchanged for null
-        if not isinstance(host, _Object):
-            raise _Unreadable("HostConfig is not a JSON object")
-        for member, value in host:
-            if member.casefold() != "runtime" or value is None:
+        raise Unreadable("the request body is not a JSON object")
+    embedded = route == LEGACY_START or docker < 27
+    top, inner = "", None
+    for key, value in doc:
+        if _go_name(key, "HostConfig"):
+            if value is None:
+                inner = None  # null sets the pointer to nil
                 continue
-            if not isinstance(value, str):
-                raise _Unreadable("HostConfig.Runtime is not a string")
-            names.append(value)
-    return names
+            if not isinstance(value, _Object):
+                raise Unreadable("HostConfig is not a JSON object")
+            inner = inner or ""  # a second object merges into the first
+            for member, setting in value:
+                if _go_name(member, "Runtime"):
+                    inner = _runtime(setting, inner)
+        elif embedded and _go_name(key, "Runtime"):
+            top = _runtime(value, top)
+    return top if inner is None else inner
+
+
+def _runtime(setting: object, current: str) -> str:
+    if setting is None:  # null leaves a string as it was
+        return current
+    if not isinstance(setting, str):
+        raise Unreadable("HostConfig.Runtime is not a string")
+    # Python keeps a lone surrogate escape (\ud800); Go's decoder makes it U+FFFD.
+    return _lone_surrogate().sub("\ufffd", setting)
+
+
+@cache
+def _lone_surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
+
+
+def _go_name(key: str, field: str) -> bool:
+    """Does a member name select a (ASCII-named) Go struct field?  Exactly, or else with
+    ASCII case ignored and ``ſ``/``K`` (Kelvin) standing for ``s``/``k``: Go's folding
+    in every Go that built Docker 20.10 to 29 (measured with Go 1.19 and 1.24)."""
+    if key == field:
+        return True
+    return len(key) == len(field) and all(
+        (c.upper() if c.isascii() else _GO_FOLD.get(c)) == f.upper()
+        for c, f in zip(key, field, strict=True)
+    )
+
+
+def _first_value(text: str, docker: int) -> Any:
+    """The first JSON value of a body, as Go's ``json.Decoder`` reads it."""
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    if start == len(text):
+        raise Unreadable("the request body is empty")  # io.EOF
+    try:
+        doc, end = _decoder().raw_decode(text, start)
+    except (ValueError, RecursionError) as e:
+        raise Unreadable(f"the request body is not JSON ({e})") from None
+    rest = text[end:].lstrip(_WHITESPACE)
+    # 22.06+: dec.More() is true unless the next character ends an array or object.
+    if docker >= 22 and rest and rest[0] not in "]}":
+        raise Unreadable("the request body has content after its JSON value")
+    return doc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+@cache
+def _decoder() -> json.JSONDecoder:
+    """Python's JSON reader made as strict as Go's: no NaN or Infinity, and numbers not
+    converted (Python limits how many digits an integer may have; Go does not)."""
+    return json.JSONDecoder(
+        object_pairs_hook=_Object,
+        parse_constant=_refuse_constant,
+        parse_int=_number,
+        parse_float=_number,
+    )
+
+
+class _Number:
+    """A JSON number, whose value nothing here needs."""
+
+
+def _number(text: str) -> _Number:
+    return _Number()
+
+
+def _go_replace(error: UnicodeError) -> tuple[str, int]:
+    """Go's decoder turns each byte of invalid UTF-8 into U+FFFD (Python's "replace"
+    makes one of a truncated sequence)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+codecs.register_error("shimpolicy-go", _go_replace)
 
 
 def _declared_length(headers: object) -> int:

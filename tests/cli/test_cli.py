@@ -243,7 +243,7 @@ def test_max_file_size_must_be_positive(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_explain_an_empty_name_names_dockers_default_runtime() -> None:
     code, out = run("explain", "")
-    assert code == 0
+    assert code == 1  # the decision is deny (SP102): explain exits as check does
     assert (
         "Docker 29       on linux: an empty runtime selects the daemon's default runtime "
         "(default-runtime)\n" in out

@@ -1,8 +1,9 @@
 """shimpolicy's grammar against containerd's and moby's own code (SPEC C1-C3, D1).
 
-The containerd 1.6 oracle is built on every run (a few seconds once Debian's packages are
-installed; the test is skipped only when Debian's archive cannot be reached). The containerd
-1.7 and moby 26 oracles need about 100 MB from Debian 13 and run when
+The containerd 1.6 oracle is built on every run where Debian's golang-go and
+golang-github-containerd-containerd-dev are installed (a few seconds; ``.ci/run`` installs
+them, a test never does); elsewhere the tests skip with the command that installs them.
+The containerd 1.7 and moby 26 oracles need about 100 MB from Debian 13 and run when
 ``SHIMPOLICY_ORACLES=all``.  ``SHIMPOLICY_ORACLE_NAMES`` sets how many generated names each
 oracle is asked about (5,000 by default; ``python -m fuzz.differential`` runs longer passes).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +48,34 @@ def trixie() -> None:
     if os.environ.get("SHIMPOLICY_ORACLES") != "all":
         pytest.skip("containerd 1.7 and moby 26 oracles run with SHIMPOLICY_ORACLES=all")
     _build(ORACLES["1.7"])
+
+
+def test_building_an_oracle_never_installs_packages(tmp_path: Path) -> None:
+    """Tests never change the system: without the packages, build.sh says what to install
+    and exits 3 (a skip), as root or not, and never runs apt-get or dpkg."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("apt-get", "apt", "dpkg", "sudo"):
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 100\n')
+        stub.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SHIMPOLICY_GO": str(tmp_path / "no-go"),
+        "SHIMPOLICY_ORACLE_BUILD": str(tmp_path / "build"),
+    }
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "1.6"], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "fuzz/oracle/build.sh: golang-go and golang-github-containerd-containerd-dev are not "
+        "installed (.ci/run installs them): apt-get install -y golang-go "
+        "golang-github-containerd-containerd-dev"
+    )
+    assert not calls.exists(), calls.read_text()
 
 
 def _explain(result: Comparison) -> str:

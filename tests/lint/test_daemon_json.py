@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shimpolicy.lint.daemon_json import TYPE
@@ -166,7 +168,7 @@ def test_wrong_json_types_stop_dockerd_and_null_means_unset() -> None:
             "SP213",
             "error",
             '"default-runtime" must be a string, not an array: dockerd does not start (json: '
-            "cannot unmarshal array into Go value of type string)",
+            "cannot unmarshal array into Go struct field Config.default-runtime of type string)",
         ),
         (
             "wrong-types/daemon.json",
@@ -174,7 +176,7 @@ def test_wrong_json_types_stop_dockerd_and_null_means_unset() -> None:
             "SP213",
             "error",
             'runtime "crun" must be an object, not a string: dockerd does not start (json: cannot '
-            "unmarshal string into Go value of type system.Runtime)",
+            "unmarshal string into Go struct field Config.runtimes of type system.Runtime)",
         ),
         (
             "wrong-types/daemon.json",
@@ -182,7 +184,8 @@ def test_wrong_json_types_stop_dockerd_and_null_means_unset() -> None:
             "SP213",
             "error",
             '"runtimeArgs" of runtime "runsc" must be an array of strings, not a string: dockerd '
-            "does not start (json: cannot unmarshal string into Go value of type []string)",
+            "does not start (json: cannot unmarshal string into Go struct field "
+            "Runtime.runtimes.runtimeArgs of type []string)",
         ),
         (
             "wrong-types/daemon.json",
@@ -190,7 +193,8 @@ def test_wrong_json_types_stop_dockerd_and_null_means_unset() -> None:
             "SP213",
             "error",
             'an item of "runtimeArgs" in runtime "youki" must be a string, not a number: dockerd '
-            "does not start (json: cannot unmarshal number into Go value of type string)",
+            "does not start (json: cannot unmarshal number into Go struct field "
+            "Runtime.runtimes.runtimeArgs of type string)",
         ),
         (
             "wrong-types/daemon.json",
@@ -198,7 +202,8 @@ def test_wrong_json_types_stop_dockerd_and_null_means_unset() -> None:
             "SP213",
             "error",
             '"options" of runtime "kata" must be an object, not an array: dockerd does not start '
-            "(json: cannot unmarshal array into Go value of type map[string]interface {})",
+            "(json: cannot unmarshal array into Go struct field Runtime.runtimes.options of type "
+            "map[string]interface {})",
         ),
         (
             "wrong-types/daemon.json",
@@ -540,3 +545,102 @@ def test_real_world_daemon_json_files_are_clean(project: str) -> None:
     # All four work as published: crun and youki by path, nvidia with "runtimeArgs": [] and
     # as the default runtime it configures itself.
     assert findings([str(CORPUS / "docker" / project)]) == []
+
+
+# ---------------------------------------------------------------- refusals measured on dockerd
+# Each class below was measured on a live dockerd 20.10.24 (tests/live), and read in moby.
+
+
+def rules_for(text: str, docker: str = "20.10") -> list[tuple[str, int, int, str]]:
+    result = lint_text(text, "daemon.json", policy(docker=docker))
+    return [(f.rule, f.line, f.column, f.message) for f in result.findings]
+
+
+def test_unknown_top_level_key_stops_dockerd() -> None:
+    assert rules_for('{"default_runtime": "runc"}') == [
+        (
+            "SP221",
+            1,
+            2,
+            'unknown key "default_runtime": Docker 20.10 does not start ("the following '
+            "directives don't match any configuration option: default_runtime\"); did you mean "
+            '"default-runtime"?',
+        )
+    ]
+
+
+def test_wrong_case_object_is_flattened_and_its_keys_refused() -> None:
+    assert rules_for('{"Runtimes": {"crun": {"path": "/usr/bin/crun"}}}') == [
+        (
+            "SP221",
+            1,
+            2,
+            '"Runtimes" is not a daemon.json key, so dockerd reads the keys of its object as '
+            'top-level keys, and "crun" is not one either: Docker 20.10 does not start ("the '
+            "following directives don't match any configuration option: crun\"); did you mean "
+            '"runtimes"?',
+        )
+    ]
+    # An empty object contributes no key: dockerd starts.
+    assert rules_for('{"Runtimes": {}}') == []
+
+
+def test_known_keys_follow_the_docker_version() -> None:
+    proxies = '{"proxies": {"http-proxy": "http://proxy:3128"}}'
+    assert [r[0] for r in rules_for(proxies, "20.10")] == ["SP221"]
+    assert rules_for(proxies, "23") == []
+    assert [r[0] for r in rules_for('{"cluster-store": "consul://x"}', "24")] == ["SP221"]
+    assert rules_for('{"cluster-store": "consul://x"}', "20.10") == []
+    assert rules_for('{"features": {"buildkit": true}, "builder": {"gc": {}}}', "20.10") == []
+
+
+def test_empty_file_and_byte_order_mark_stop_docker_before_23() -> None:
+    empty = (
+        "SP220",
+        1,
+        1,
+        'daemon.json is empty: Docker 20.10 does not start ("unable to configure the Docker '
+        'daemon with file …: EOF"); write {} for an empty configuration (Docker 23 and later '
+        "accept it)",
+    )
+    assert rules_for(" \n") == [empty]
+    assert rules_for(" \n", "23") == []
+    bom = rules_for("\ufeff{}")
+    assert [(r[0], r[1], r[2]) for r in bom] == [("SP220", 1, 1)]
+    assert "invalid character 'ï' looking for beginning of value" in bom[0][3]
+    assert rules_for("\ufeff{}", "23") == []
+
+
+def test_a_file_holding_null_starts() -> None:
+    assert rules_for("null") == []
+    assert rules_for("null", "28") == []
+
+
+def test_duplicate_runtime_whose_first_copy_has_the_wrong_type_stops_dockerd() -> None:
+    text = '{"runtimes": {"crun": "x", "crun": {"path": "/usr/bin/crun"}}}'
+    assert [(r[0], r[2]) for r in rules_for(text) if r[0] == "SP213"] == [("SP213", 23)]
+
+
+def test_runtime_names_that_are_not_file_names_stop_dockerd_with_runtime_args() -> None:
+    def script(name: str, docker: str = "20.10") -> list[str]:
+        entry = {name: {"path": "/usr/bin/crun", "runtimeArgs": ["-d"]}}
+        text = json.dumps({"runtimes": entry})
+        return [r[3] for r in rules_for(text, docker) if r[0] == "SP222"]
+
+    assert [m.split('("')[1] for m in script(".")] == [
+        'failed to start daemon: open <data-root>/gen-runtimes<N>: is a directory"); give the '
+        "runtime a plain name"
+    ]
+    assert "open <data-root>: is a directory" in script("..")[0]
+    assert "open <data-root>: is a directory" not in script("")[0]
+    assert "open <data-root>/gen-runtimes<N>/a/b: no such file or directory" in script("a/b")[0]
+    assert script("crun") == script("a/") == []
+    assert script(".", "25") == []  # Docker 25 adds a suffix to the script's name
+    plain = '{"runtimes": {".": {"path": "/usr/bin/crun"}}}'
+    assert [r for r in rules_for(plain) if r[0] == "SP222"] == []
+
+
+def test_fields_docker_20_10_never_decodes_have_no_type() -> None:
+    text = '{"runtimes": {"kata": {"path": "/usr/bin/kata", "runtimeType": 1, "options": 2}}}'
+    assert [r[0] for r in rules_for(text)] == ["SP214", "SP214"]
+    assert "SP213" in [r[0] for r in rules_for(text, "24")]

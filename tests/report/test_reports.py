@@ -100,6 +100,7 @@ def test_github_annotations_escape_their_properties_and_data() -> None:
 def test_json_report_fields() -> None:
     doc = json.loads(WRITERS["json"](LintResult(1, (FINDING,))))
     assert doc == {
+        "version": 1,
         "files_checked": 1,
         "findings": [
             {

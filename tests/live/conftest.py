@@ -1,0 +1,88 @@
+"""Fixtures of the live suite: skips, the scratch folder, fake shims, images.
+
+The suite runs with ``SHIMPOLICY_LIVE=1``, as root, with Debian's containerd, docker.io
+and busybox-static installed (``.ci/run`` installs them, and grpcio for the CRI client).
+Without them every test here is skipped with a message naming what to install; nothing is
+ever installed from here, and nothing is written outside pytest's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live.daemons import INSTALL, TOOLS
+from tests.live.image import BUSYBOX
+
+
+def _missing() -> str | None:
+    if os.environ.get("SHIMPOLICY_LIVE") != "1":
+        return "live daemons run with SHIMPOLICY_LIVE=1 (as root; see README, 'Live suite')"
+    if os.geteuid() != 0:
+        return "the live suite starts containerd and dockerd in namespaces: run it as root"
+    absent = [tool for tool in (*TOOLS, str(BUSYBOX)) if not Path(tool).exists()]
+    if absent:
+        return f"{', '.join(absent)} missing: {INSTALL}"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = _missing()
+    if reason is None:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("live")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+SHIM = """#!/bin/sh
+echo "$0" >> {log}
+echo "fake shim: not starting" >&2
+exit 1
+"""
+# Shim binaries the handlers under test name; each only records that it was executed.
+FAKE_SHIMS = (
+    "containerd-shim-fake-v1",
+    "containerd-shim-other-v1",
+    "containerd-shim-runc-v2",
+    "containerd-shim-kata-v2",
+)
+
+
+class FakeShims:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.log = folder.parent / "shim-argv.log"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in FAKE_SHIMS:
+            self.add(folder / name)
+
+    def add(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(SHIM.format(log=self.log))
+        path.chmod(0o755)
+
+    def executed(self) -> list[str]:
+        """The shims executed since the last call."""
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().split()
+        self.log.unlink()
+        return lines
+
+
+@pytest.fixture(scope="session")
+def shims(scratch: Path) -> FakeShims:
+    return FakeShims(scratch / "fakebin")
