@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._typing import TYPE_CHECKING
 from .grammar.catalog import SHIMS, Shim
-from .grammar.docker import docker_permits
+from .grammar.docker import docker_permits, docker_takes
 from .grammar.name import KINDS, NOTES, Note, RuntimeName, parse
 
 if TYPE_CHECKING:
@@ -44,5 +44,6 @@ __all__ = [
     "Shim",
     "__version__",
     "docker_permits",
+    "docker_takes",
     "parse",
 ]

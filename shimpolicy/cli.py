@@ -98,13 +98,22 @@ def _policy(args: Args) -> Policy:
         raise UsageError(str(e)) from None
 
 
+def _docker_runtimes(args: Args) -> dict[str, str]:
+    """The runtimes ``--daemon-config`` configures, each with where it is written."""
+    return {}
+
+
 def _explain(args: Args, out: TextIO) -> int:
     from .policy import explain
 
     policy = _policy(args)
-    out.write(explain(policy, args.name, args.context).rstrip("\n") + "\n")
-    denied = policy.decide(args.name, context=args.context).action == "deny"
-    return EXIT_FINDINGS if denied else EXIT_OK
+    runtimes = _docker_runtimes(args)
+    out.write(explain(policy, args.name, args.context, runtimes).rstrip("\n") + "\n")
+    if args.context == "request":
+        decision = policy.decide_for_docker(args.name, runtimes)
+    else:
+        decision = policy.decide(args.name, "config")
+    return EXIT_FINDINGS if decision.action == "deny" else EXIT_OK
 
 
 def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
@@ -121,7 +130,14 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
     if not names:
         raise UsageError("check needs at least one NAME (or '-' to read names from stdin)")
     policy = _policy(args)
-    decisions = [policy.decide(n, context=args.context) for n in names]
+    runtimes = _docker_runtimes(args)
+    decisions = [
+        # A name chosen per container is Docker's to take first (D2), as serve and lint do.
+        policy.decide_for_docker(n, runtimes)
+        if args.context == "request"
+        else policy.decide(n, "config")
+        for n in names
+    ]
     failing = {"deny"} if args.fail_on == "deny" else {"deny", "warn"}
     if args.format == "json":
         results = [
@@ -131,6 +147,7 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
                 "binary": d.name.binary,
                 "error": d.name.error,
                 "docker_permitted": d.docker_permitted,
+                "docker_runtime": d.docker_runtime,
                 "decision": d.action,
                 "rule": d.rule,
                 "reason": d.reason,

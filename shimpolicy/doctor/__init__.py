@@ -20,15 +20,27 @@ from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
 from ..lint.engine import finish
 from ..lint.facts import placeholder
 from ..lint.finding import Finding, Location
+from ..lint.rulebook import default_severity
 from .checks import Need, findings
 from .fs import RootFS
-from .host import CONTAINERD_CONFIG, DAEMON_JSON, Reader, daemon_version
-from .resolve import Process, Resolution, resolve_runc, resolve_shim
+from .host import (
+    CONTAINERD_CONFIG,
+    DAEMON_JSON,
+    Daemon,
+    Reader,
+    daemon_version,
+    find_daemon,
+    option_value,
+)
+from .resolve import Resolution, resolve_runc, resolve_shim
 
 if TYPE_CHECKING:
+    from ..lint.daemon_json import DockerSettings
+    from ..lint.dockerd import DockerdFlag
     from ..lint.engine import LintResult
     from ..lint.facts import ContainerdConfig, HandlerDef
     from ..policy import Policy
+    from ..syntax.shell import Word
 
 RUNC = "runc"  # the runc shim's binary when no BinaryName is given, looked up on PATH
 RUNC_V2 = "io.containerd.runc.v2"  # the shim of Docker's stock runtimes (D2)
@@ -56,17 +68,19 @@ def doctor(policy: Policy, options: DoctorOptions | None = None) -> LintResult:
 class _Node:
     def __init__(self, fs: RootFS, reader: Reader, policy: Policy, options: DoctorOptions):
         self.fs, self.reader, self.policy = fs, reader, policy
-        self.files = 0
-        # containerd and dockerd run as systemd services: working directory /, systemd's
-        # PATH, and containerd finds shims beside its own executable (C2 step 7).
-        bare = Process()
-        self.containerd_exe = _found(resolve_runc(fs, bare, "containerd"))
-        self.dockerd_exe = _found(resolve_runc(fs, bare, "dockerd"))
-        self.process = Process(executable=self.containerd_exe)
+        self.containerd_daemon = find_daemon(reader, "containerd.service", "containerd")
+        self.dockerd = find_daemon(reader, "docker.service", "dockerd")
+        self.files = self.containerd_daemon.files + self.dockerd.files
+        # Shims and the runc-compatible binaries they run are looked up by containerd and
+        # its shims, in containerd's environment: its service's, or when only Docker has a
+        # unit, dockerd's (which then starts containerd itself).
+        owner = self.containerd_daemon if self.containerd_daemon.service else self.dockerd
+        self.process = owner.process(self.containerd_daemon.executable)
         self.containerd = (
-            daemon_version(fs, bare, "containerd", options.containerd) or policy.containerd
+            daemon_version(fs, self.containerd_daemon.executable, options.containerd)
+            or policy.containerd
         )
-        self.docker = daemon_version(fs, bare, "dockerd", options.docker) or policy.docker
+        self.docker = daemon_version(fs, self.dockerd.executable, options.docker) or policy.docker
         containerd_series(self.containerd)  # an unknown version: ValueError, before any work
         docker_major(self.docker)
         self.config: ContainerdConfig | None = None
@@ -74,14 +88,17 @@ class _Node:
     # ------------------------------------------------------------------ containerd
 
     def containerd_findings(self) -> list[Finding]:
-        configs = self.reader.containerd_configs(CONTAINERD_CONFIG, self.containerd)
+        daemon = self.containerd_daemon
+        given = option_value(daemon.arguments, "--config", "-c")
+        path = self.config_path(given, CONTAINERD_CONFIG)
+        configs = self.reader.containerd_configs(path, self.containerd)
         self.files += len(configs)
-        if not configs and self.containerd_exe is None:
+        if not configs and daemon.executable is None and daemon.service is None:
             return []  # no containerd here
         from ..lint.containerd import merge_imports
         from ..lint.facts import ContainerdConfig
 
-        anchor = self.anchor(CONTAINERD_CONFIG, self.containerd_exe)
+        anchor = self.anchor(path, daemon)
         config = (
             merge_imports(configs, self.containerd)
             if configs
@@ -89,12 +106,52 @@ class _Node:
         )
         self.config = config
         default = config.default_handler(self.containerd)
-        out: list[Finding] = []
+        out = self.replaced_sections(configs, config)
         for handler in config.effective_handlers(self.containerd).values():
             at = handler.at if not handler.builtin or configs else anchor
             suffix = " (the default)" if handler.name == default else ""
             who = f"pods using handler '{handler.name}'{suffix}"
             out += self.handler_findings(handler, at, who, f"handler '{handler.name}'")
+        return out
+
+    def replaced_sections(
+        self, configs: list[ContainerdConfig], final: ContainerdConfig
+    ) -> list[Finding]:
+        """SP805: containerd 1.x takes a plugin's whole section from the last file loaded
+        that has one, so the CRI handlers of the files before it vanish."""
+        if not configs or configs[0].merges(self.containerd):
+            return []
+        handlers = final.effective_handlers(self.containerd)
+        default = final.default_handler(self.containerd)
+        out = []
+        for config in configs:
+            if not config.cri or config is final:
+                continue
+            lost = [h.name for h in config.handlers if h.name not in handlers]
+            gone = f", and with it handlers {_names(lost)}" if lost else ""
+            broken = (
+                f"; the default handler '{default}' is not defined in that section either, so "
+                "the CRI plugin fails to load and no pod can start"
+                if default is not None and default not in handlers
+                else ""
+            )
+            at = config.at
+            out.append(
+                Finding(
+                    at.path,
+                    at.line,
+                    at.column,
+                    at.end_line,
+                    at.end_column,
+                    "SP805",
+                    default_severity("SP805"),
+                    f"containerd {self.containerd} takes the CRI plugin's whole section from the "
+                    f"last file loaded that has one, {final.path}: this section is ignored{gone}"
+                    f"{broken}; containerd 2.0 merges the files, 1.x needs the CRI section in "
+                    "one file",
+                    (Location(final.at.path, *final.at[1:5], "the section in force"),),
+                )
+            )
         return out
 
     def handler_findings(
@@ -143,13 +200,19 @@ class _Node:
     # ------------------------------------------------------------------ Docker
 
     def docker_findings(self) -> list[Finding]:
+        from ..lint.dockerd import read_flags
         from .host import docker_config
 
-        settings, loaded = docker_config(self.reader, DAEMON_JSON, self.docker)
-        if loaded is None and self.dockerd_exe is None:
+        daemon = self.dockerd
+        flags = [f for f in read_flags(daemon.arguments) if f.literal]
+        given = [f for f in flags if f.option == "--config-file"]
+        path = self.config_path(given[-1] if given else None, DAEMON_JSON)
+        settings, loaded = docker_config(self.reader, path, self.docker)
+        if loaded is None and daemon.executable is None and daemon.service is None:
             return []  # no Docker here
         self.files += loaded is not None
-        anchor = self.anchor(DAEMON_JSON, self.dockerd_exe)
+        settings = _with_flags(settings, flags, daemon)
+        anchor = self.anchor(path, daemon)
         stock = sorted(stock_runtimes(self.docker, "linux") & {RUNC, RUNC_V2})
         who = "containers using Docker's stock runtimes (" + ", ".join(stock) + ")"
         what = "Docker's stock runtime shim"
@@ -227,11 +290,53 @@ class _Node:
 
     # ------------------------------------------------------------------ helpers
 
-    def anchor(self, config: str, executable: str | None) -> Location:
+    def anchor(self, config: str, daemon: Daemon) -> Location:
         """Where to report what a daemon needs whatever its configuration says: its
-        configuration file, else its executable."""
-        path = config if self.fs.lookup(config).exists or executable is None else executable
-        return Location(self.reader.shown(path), 1, 1, 1, 1)
+        configuration file, else the ``ExecStart=`` that starts it, else its executable."""
+        if not self.fs.lookup(config).exists:
+            if daemon.at is not None:
+                return daemon.at
+            config = daemon.executable or config
+        return Location(self.reader.shown(config), 1, 1, 1, 1)
+
+    def config_path(self, given: Word | DockerdFlag | None, default: str) -> str:
+        """A configuration file named on the daemon's command line (relative to its
+        working directory), else the default one."""
+        if given is None or not given.literal or not given.value:
+            return default
+        return posixpath.join(self.process.cwd, given.value)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _with_flags(
+    settings: DockerSettings, flags: list[DockerdFlag], daemon: Daemon
+) -> DockerSettings:
+    """daemon.json's runtimes with those of ``--add-runtime`` (each a path runtime, D3), and
+    ``--default-runtime`` in place of the file's."""
+    if daemon.service is None:
+        return settings
+    from ..lint.context import location
+    from ..lint.daemon_json import DockerRuntime
+    from ..lint.dockerd import added_runtimes
+
+    source = daemon.service.source
+    added = tuple(
+        DockerRuntime(
+            r.name,
+            location(source, r.flag.span),
+            r.path,
+            location(source, r.flag.span),
+        )
+        for r in added_runtimes(flags)
+    )
+    defaults = [f for f in flags if f.option == "--default-runtime"]
+    if defaults:
+        at = location(source, defaults[-1].span)
+        settings = settings._replace(default_runtime=defaults[-1].value, default_at=at)
+    return settings._replace(runtimes=settings.runtimes + added)
 
 
 def _docker_handler(runtime: object) -> HandlerDef:
@@ -256,7 +361,3 @@ def _is_runc_shim(resolution: Resolution, name: str, containerd: str) -> bool:
         return True
     binary = resolution.binary or ""
     return posixpath.basename(binary) in RUNC_SHIMS
-
-
-def _found(resolution: Resolution | None) -> str | None:
-    return resolution.found.path if resolution and resolution.found else None

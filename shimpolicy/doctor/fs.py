@@ -57,10 +57,15 @@ class RootFS:
 
     def __init__(self, top: str = "/") -> None:
         self.top = os.path.abspath(top)
+        self.given = top.rstrip("/") or "/"
         self.live = self.top == "/"
         # Under another root, its owner counts as root: an image unpacked without
         # privileges belongs to whoever unpacked it, every file alike.
         self.trusted = frozenset({0} if self.live else {0, os.stat(self.top).st_uid})
+
+    def shown(self, path: str) -> str:
+        """A node path as reports show it: under the root as it was given."""
+        return path if self.live else self.given + ("" if path == "/" else path)
 
     def host_path(self, path: str) -> str:
         """Where a node path is in this process's file system (no link resolved)."""

@@ -14,19 +14,30 @@ from .._typing import TYPE_CHECKING, NamedTuple
 from ..lint.containerd import config_facts, import_target, imports, merge_imports
 from ..lint.daemon_json import DockerSettings, docker_settings
 from ..lint.engine import load_source
+from ..lint.finding import Location
 from ..lint.source import ReadProblem, SourceFile, read_text
-from .resolve import Process, resolve_runc
+from ..lint.systemd import Service, service
+from ..syntax.shell import Word
+from .resolve import SYSTEMD_PATH, Process, Resolution, resolve_runc
 
 if TYPE_CHECKING:
     from typing import Any
 
     from ..lint.facts import ContainerdConfig
-    from ..lint.finding import Finding, Location
+    from ..lint.finding import Finding
     from .fs import RootFS
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"  # containerd's default --config
 DAEMON_JSON = "/etc/docker/daemon.json"  # dockerd's default --config-file (Linux)
 MAX_IMPORTS = 256  # config files read for one containerd, imports included
+# Where systemd finds system units, first wins (systemd.unit(5)).
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
 
 
 class Loaded(NamedTuple):
@@ -34,15 +45,6 @@ class Loaded(NamedTuple):
 
     source: SourceFile
     doc: Any = None
-
-
-class Daemon(NamedTuple):
-    """One daemon found on the node: where it runs from and what configures it."""
-
-    name: str  # "containerd" | "dockerd"
-    process: Process
-    at: Location  # where the node starts or configures it, for findings with no entry
-    version: str
 
 
 class Reader:
@@ -54,7 +56,7 @@ class Reader:
 
     def shown(self, path: str) -> str:
         """A node path as reports show it: where this process finds it."""
-        return self.fs.host_path(path)
+        return self.fs.shown(path)
 
     def read(self, path: str, file_type: str) -> Loaded | None:
         """The file at node path ``path`` parsed as ``file_type``; None when there is no
@@ -82,6 +84,40 @@ class Reader:
         self.problems.append(
             Finding(path, line, column, line, column, rule, default_severity(rule), message)
         )
+
+    def unit_files(self, unit: str) -> list[str]:
+        """A systemd unit's file and its drop-ins, in the order systemd applies them: the
+        unit from the first directory that has it, then every ``<unit>.d/*.conf`` by file
+        name (a name in an earlier directory hides the same name in later ones).  Empty for
+        a unit that is absent or masked (a link to /dev/null)."""
+        found = [
+            f"{d}/{unit}"
+            for d in UNIT_DIRS
+            if self._masks(d, unit) or self.fs.lookup(f"{d}/{unit}").exists
+        ]
+        if not found or self._masks(*found[0].rsplit("/", 1)):
+            return []
+        drop_ins: dict[str, str] = {}
+        for d in UNIT_DIRS:
+            looked = self.fs.lookup(f"{d}/{unit}.d")
+            if not looked.is_dir:
+                continue
+            try:
+                names = os.listdir(self.fs.host_path(looked.path))
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith(".conf"):
+                    drop_ins.setdefault(name, f"{d}/{unit}.d/{name}")
+        return [found[0], *(drop_ins[n] for n in sorted(drop_ins))]
+
+    def _masks(self, directory: str, unit: str) -> bool:
+        """Whether ``directory`` masks the unit: a link to /dev/null in its place."""
+        looked = self.fs.lookup(directory)
+        if not looked.is_dir:
+            return False
+        host = self.fs.host_path(f"{looked.path}/{unit}")
+        return os.path.islink(host) and os.readlink(host) == "/dev/null"
 
     def containerd_configs(self, path: str, containerd: str) -> list[ContainerdConfig]:
         """The config file and every file it imports, in containerd's loading order
@@ -156,17 +192,80 @@ def docker_config(reader: Reader, path: str, docker: str) -> tuple[DockerSetting
     return docker_settings(loaded.doc, loaded.source, docker), loaded
 
 
-def daemon_version(fs: RootFS, proc: Process, binary: str, given: str | None) -> str | None:
+class Daemon(NamedTuple):
+    """A daemon as the node starts it: its systemd service, if it has one, and its
+    executable (links resolved, as the daemon itself sees it)."""
+
+    executable: str | None
+    service: Service | None
+    files: int  # unit files read
+
+    @property
+    def at(self) -> Location | None:
+        """The ``ExecStart=`` that starts it."""
+        if self.service is None:
+            return None
+        span = self.service.command.key_span
+        return Location(self.service.source.path, *span)
+
+    @property
+    def arguments(self) -> list[Word]:
+        return self.service.words[1:] if self.service else []
+
+    def process(self, executable: str | None) -> Process:
+        """Where a process this service starts looks for files (systemd's defaults: /
+        and systemd's PATH, unless the unit sets them)."""
+        service = self.service
+        return Process(
+            executable,
+            (service.working_directory if service else None) or "/",
+            (service.path if service else None) or SYSTEMD_PATH,
+        )
+
+
+def find_daemon(reader: Reader, unit: str, program: str) -> Daemon:
+    """The daemon ``program`` as the node runs it: from its unit's ``ExecStart=`` when the
+    unit runs that program by absolute path, else found on systemd's PATH."""
+    paths = reader.unit_files(unit)
+    sources = [loaded.source for p in paths if (loaded := reader.read(p, "systemd")) is not None]
+    found = service(sources)
+    executable = None
+    if found is not None and found.words:
+        command = found.words[0].value
+        if posixpath.basename(command) != program:
+            found = None  # the unit runs something else (a wrapper): not read as the daemon
+        elif command.startswith("/"):
+            looked = reader.fs.lookup(command)
+            executable = looked.path if looked.exists else None
+    if executable is None:
+        executable = _found(resolve_runc(reader.fs, Process(), program))
+    return Daemon(executable, found, len(sources))
+
+
+def option_value(words: list[Word], *names: str) -> Word | None:
+    """The value of the last ``--name value`` / ``--name=value`` among ``words``."""
+    found = None
+    for i, word in enumerate(words):
+        name, equals, value = word.value.partition("=")
+        if name in names and equals:
+            found = Word(value, word.literal, word.span)
+        elif word.value in names and i + 1 < len(words):
+            found = words[i + 1]
+    return found
+
+
+def _found(resolution: Resolution | None) -> str | None:
+    return resolution.found.path if resolution and resolution.found else None
+
+
+def daemon_version(fs: RootFS, executable: str | None, given: str | None) -> str | None:
     """The version to apply: the one given, else (on the live host only: nothing under
     another root is ever run) what the installed daemon says of itself."""
-    if given or not fs.live:
+    if given or not fs.live or executable is None:
         return given
-    found = resolve_runc(fs, proc, binary)
-    if found is None or found.found is None:
-        return None
     try:
         out = subprocess.run(
-            [found.found.path, "--version"], capture_output=True, text=True, timeout=10, check=False
+            [executable, "--version"], capture_output=True, text=True, timeout=10, check=False
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from .._typing import TYPE_CHECKING
 from .name import not_a_name
 from .versions import DEFAULT_DOCKER, docker_major, platform_name
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    # How dockerd takes a runtime name chosen per container (``docker_takes``).
+    Takes = Literal["default", "stock", "configured", "shim", "refused"]
 
 # D2: runtimes every Docker 23+ daemon on Linux has without configuration.
 STOCK_LINUX = frozenset({"runc", "io.containerd.runc.v2"})
@@ -46,12 +55,48 @@ def _permits(name: str, major: int, windows: bool) -> bool:
     return major < 25 or not name.startswith(".")
 
 
-def stock_runtimes(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> frozenset[str]:
-    """D2: the names a daemon of this version knows without any configuration."""
-    major = docker_major(docker)
-    if platform_name(platform) == "windows":
+def docker_takes(
+    name: str,
+    docker: str = DEFAULT_DOCKER,
+    platform: str = "linux",
+    configured: Collection[str] = frozenset(),
+) -> Takes:
+    """How dockerd takes ``name`` chosen per container (``docker run --runtime``, Compose,
+    ``HostConfig.Runtime``), ``configured`` being its daemon.json's ``runtimes`` names:
+
+    - "default": the empty name selects the daemon's default runtime;
+    - "stock": a runtime the daemon has without configuration (D2);
+    - "configured": a ``runtimes`` entry, which always wins over the shim reading (D2);
+    - "shim": passed to containerd verbatim (D1);
+    - "refused": ``unknown or invalid runtime name`` (D1).
+
+    Every door that decides for Docker (check, explain, lint, serve) asks this.
+    """
+    if not isinstance(name, str):
+        raise not_a_name(name)
+    return _takes(name, docker_major(docker), platform_name(platform) == "windows", configured)
+
+
+def _takes(name: str, major: int, windows: bool, configured: Collection[str]) -> Takes:
+    """``docker_takes`` for a Docker major version and platform already read."""
+    if name == "":
+        return "default"
+    if name in _stock(major, windows):
+        return "stock"
+    if name in configured:
+        return "configured"
+    return "shim" if _permits(name, major, windows) else "refused"
+
+
+def _stock(major: int, windows: bool) -> frozenset[str]:
+    if windows:
         return WINDOWS_RUNTIMES
     return STOCK_LINUX if major >= 23 else STOCK_LINUX | STOCK_LINUX_LEGACY
+
+
+def stock_runtimes(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> frozenset[str]:
+    """D2: the names a daemon of this version knows without any configuration."""
+    return _stock(docker_major(docker), platform_name(platform) == "windows")
 
 
 def unknown_runtime_message(name: str, docker: str = DEFAULT_DOCKER) -> str:

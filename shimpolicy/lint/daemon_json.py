@@ -20,7 +20,7 @@ from functools import cache
 from itertools import pairwise
 
 from .._typing import NamedTuple
-from ..grammar.docker import RESERVED, docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import RESERVED, docker_takes, stock_runtimes, unknown_runtime_message
 from ..grammar.name import parse
 from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
@@ -327,14 +327,15 @@ class _Checker:
         if not values or values[-1] not in strings:
             return
         name = str(values[-1].value)  # null leaves a string as it was
-        if name == "" or name in self.runtimes:
+        takes = docker_takes(name, self.ctx.docker, self.ctx.platform, self.runtimes)
+        if takes in ("default", "configured"):
             return
         if placeholder(name) is not None:
             self.ctx.check_name(self.source, value.span, name, "request", "default-runtime")
             return
-        if name in stock_runtimes(self.ctx.docker, self.ctx.platform):
+        if takes == "stock":
             return
-        if not docker_permits(name, self.ctx.docker, self.ctx.platform):
+        if takes == "refused":
             self.report(value.span, "SP202", self.missing_default_message(name))
             return
         # D3.2: an unconfigured default is passed to containerd like a per-container name.

@@ -11,7 +11,7 @@ it; every other name is one dockerd may pass to containerd, judged by the policy
 from __future__ import annotations
 
 from ..grammar.catalog import SHIMS
-from ..grammar.docker import stock_runtimes, unknown_runtime_message
+from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..grammar.versions import docker_major
 from ..syntax import Span
 from .context import LintContext
@@ -35,7 +35,8 @@ def check_docker_runtime(
         ctx.check_name(source, span, name, "request", what)
         return
     # D2: stock and configured names are taken as they are.
-    if name in stock_runtimes(ctx.docker, ctx.platform) or name in ctx.facts.docker_runtimes:
+    takes = docker_takes(name, ctx.docker, ctx.platform, ctx.facts.docker_runtimes)
+    if takes in ("stock", "configured"):
         return
     # A name Docker could only take as a configured runtime: no '.' (or, before Docker 23,
     # any name) and no '/'.  Everything else is for the policy, which knows why D1 refuses.

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._typing import NamedTuple
-from ..grammar.docker import docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..syntax import Span
 from ..syntax.shell import Word
 from .context import LintContext, location
@@ -183,9 +183,10 @@ def _check_default(
     """D3.2, as for daemon.json's ``default-runtime``."""
     name = flag.value
     configured = {r.name for r in added_runtimes(flags)} | set(ctx.facts.docker_runtimes)
-    if name == "" or name in configured or name in stock_runtimes(ctx.docker, ctx.platform):
+    takes = docker_takes(name, ctx.docker, ctx.platform, configured)
+    if takes in ("default", "stock", "configured"):
         return
-    if ctx.platform == "windows" and not docker_permits(name, ctx.docker, ctx.platform):
+    if ctx.platform == "windows" and takes == "refused":
         ctx.report(
             source,
             flag.span,
@@ -194,7 +195,7 @@ def _check_default(
             f"{name}`); its runtimes are io.containerd.runhcs.v1 and com.docker.hcsshim.v1",
         )
         return
-    if not docker_permits(name, ctx.docker, ctx.platform):
+    if takes == "refused":
         why = unknown_runtime_message(name, ctx.docker)
         ctx.report(
             source,

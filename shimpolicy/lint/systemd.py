@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .._typing import NamedTuple
 from ..syntax.shell import Word
 from ..syntax.systemd import Positions, UnitEntry, read_unit, split_command
 from .context import LintContext
@@ -36,12 +37,16 @@ class Unit:
     def exec_starts(self) -> list[UnitEntry]:
         return [e for e in self.entries if e.section == "Service" and e.key == "ExecStart"]
 
-    def command_flags(self, entry: UnitEntry) -> list[DockerdFlag] | None:
-        """dockerd's runtime flags in one ``ExecStart=``, or None when it runs no dockerd."""
-        words = [
+    def words(self, entry: UnitEntry) -> list[Word]:
+        """The words of an ``Exec*=`` command, positioned in the file."""
+        return [
             Word(w.value, w.literal, self.positions.span(w.start, w.end))
             for w in split_command(entry)
         ]
+
+    def command_flags(self, entry: UnitEntry) -> list[DockerdFlag] | None:
+        """dockerd's runtime flags in one ``ExecStart=``, or None when it runs no dockerd."""
+        words = self.words(entry)
         if not words or words[0].value.rsplit("/", 1)[-1] != _PROGRAM:
             return None
         return read_flags(words[1:])
@@ -96,6 +101,46 @@ def dockerd_flags(units: Sequence[str]) -> list[DockerdFlag]:
             if entry.value:
                 flags = unit.command_flags(entry) or []
     return flags
+
+
+class Service(NamedTuple):
+    """What a service unit and its drop-ins leave in force: the ``ExecStart=`` command (its
+    words positioned in the file that sets it), and the ``[Service]`` settings that
+    decide where the command looks for files."""
+
+    source: SourceFile  # the file whose ExecStart= is in force
+    command: UnitEntry
+    words: list[Word]
+    working_directory: str | None  # None: systemd's default, /
+    path: tuple[str, ...] | None  # PATH from Environment=; None: systemd's default
+
+
+def service(units: Sequence[SourceFile]) -> Service | None:
+    """The service a unit's files describe (the unit, then its drop-ins in the order systemd
+    applies them), or None when no ``ExecStart=`` is left in force.  Later assignments win;
+    an empty ``ExecStart=`` clears the commands before it."""
+    found: tuple[SourceFile, UnitEntry, list[Word]] | None = None
+    working: str | None = None
+    path: tuple[str, ...] | None = None
+    for source in units:
+        unit = Unit(source.text)
+        for entry in unit.entries:
+            if entry.section != "Service":
+                continue
+            if entry.key == "ExecStart":
+                found = (source, entry, unit.words(entry)) if entry.value else None
+            elif entry.key == "WorkingDirectory":
+                # "-" ignores a missing directory; "~" is the user's home, root's for a service
+                value = entry.value.removeprefix("-")
+                working = "/root" if value == "~" else value or None
+            elif entry.key == "Environment":
+                for word in split_command(entry):
+                    name, equals, value = word.value.partition("=")
+                    if name == "PATH" and equals:
+                        path = tuple(value.split(":"))
+    if found is None:
+        return None
+    return Service(*found, working, path)
 
 
 TYPE = FileType("systemd", "systemd unit", load, collect, check)

@@ -9,16 +9,28 @@ from types import MappingProxyType
 
 from .._typing import TYPE_CHECKING, NamedTuple
 
-# The unchecked forms of parse and docker_permits: a policy reads its versions and
+# The unchecked forms of parse and docker_takes: a policy reads its versions and
 # platform once, not for every name it decides.
-from ..grammar.docker import _permits
+from ..grammar.docker import _takes
 from ..grammar.name import RuntimeName, _parse, not_a_name
 from ..grammar.versions import containerd_series, docker_major, platform_name
 from .building import Parts, build, default_parts
-from .model import CONTEXTS, Check, Conditions, Decision, Fill, PathIgnore, Rule, Settings, filler
+from .model import (
+    CONTEXTS,
+    Check,
+    Conditions,
+    Decision,
+    Fill,
+    PathIgnore,
+    Rule,
+    Settings,
+    display,
+    filler,
+)
 from .reading import Document, find_policy, plain, read_policy_file
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any, NoReturn
 
     from ..grammar.versions import ContainerdSeries, Platform
@@ -190,7 +202,10 @@ class Policy:
         if cache is None:
             raise ValueError(f"unknown context {context!r}: expected request or config")
         rn = _parse(name, self._series, self._platform)
-        permitted = _permits(name, self._docker_major, self._platform == "windows")
+        # What Docker does with the name per container, unconfigured: a stock runtime (D2)
+        # or one D1 passes to containerd is accepted.
+        takes = _takes(name, self._docker_major, self._platform == "windows", ())
+        permitted = takes != "refused"
         chosen = self._first_match(rn, context, permitted)
         if chosen is None:
             action, rule_id, origin = self.default_action, "default", self.default_origin
@@ -201,12 +216,47 @@ class Policy:
         # tuple.__new__ rather than Decision(...): half the time, and one is made for every
         # new name.
         decision: Decision = tuple.__new__(
-            Decision, (action, rule_id, reason, rn, context, origin, permitted)
+            Decision, (action, rule_id, reason, rn, context, origin, permitted, takes)
         )
         if len(cache) >= CACHE_SIZE:
             cache.clear()
         cache[name] = decision
         return decision
+
+    def decide_for_docker(
+        self, name: str, runtimes: Mapping[str, str] | Collection[str] = ()
+    ) -> Decision:
+        """Allow, warn or deny ``name`` chosen per container for Docker (``docker run
+        --runtime``, Compose ``runtime``, ``HostConfig.Runtime``), as dockerd takes it: the
+        empty name is the daemon's default runtime, a stock runtime (D2) Docker's own and a
+        name its daemon.json configures (``runtimes``: names, or names mapped to where each
+        is written) the administrator's; neither is checked beyond what dockerd checks.
+        Any other name is decided in ``request`` context."""
+        if not isinstance(name, str):
+            raise not_a_name(name)
+        windows = self._platform == "windows"
+        takes = _takes(name, self._docker_major, windows, runtimes)
+        if takes not in ("default", "stock", "configured"):
+            return self.decide(name, "request")
+        shown, docker = display(name), f"Docker {self.docker} on {self.platform}"
+        if takes == "default":
+            origin = docker
+            reason = "the empty runtime selects the daemon's default runtime (default-runtime)"
+        elif takes == "stock":
+            origin = f"{docker} (D2)"
+            reason = (
+                f"'{shown}' is a stock runtime of {docker} (D2): dockerd runs it itself, with "
+                "its own settings, and never hands the name to containerd"
+            )
+        else:
+            where = runtimes.get(name) if isinstance(runtimes, Mapping) else None
+            origin = where if isinstance(where, str) else "daemon.json"
+            reason = (
+                f"'{shown}' is configured in daemon.json's \"runtimes\" (D2): the administrator "
+                "set it up, and dockerd takes it as written"
+            )
+        rn = _parse(name, self._series, self._platform)
+        return Decision("allow", f"docker-{takes}", reason, rn, "request", origin, True, takes)
 
     def _first_match(self, rn: RuntimeName, context: str, permitted: bool) -> _Candidate | None:
         """The first rule alternative that matches (any of a rule's alternatives may)."""

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     Action = Literal["allow", "warn", "deny"]
     Context = Literal["request", "config"]
 
+    from ..grammar.docker import Takes
+
 ACTIONS = ("allow", "warn", "deny")
 CONTEXTS = ("request", "config")
 
@@ -118,7 +120,7 @@ class Conditions(NamedTuple):
 _KEYS = ("name", "binary", "kind", "context", "docker_permitted", "known", "note", "dir")
 _VERBS = {"name": "matches", "binary": "matches", "dir": "matches", "note": "has"}
 _FLAGS = {
-    "docker_permitted": ("Docker refuses it (D1)", "Docker passes it on (D1)"),
+    "docker_permitted": ("Docker refuses it (D1)", "Docker accepts it (D1, D2)"),
     "known": ("the binary is not a well-known shim", "the binary is a well-known shim"),
 }
 
@@ -313,7 +315,11 @@ class Decision(NamedTuple):
     name: RuntimeName
     context: Context
     origin: str  # where the deciding rule (or default) was written
-    docker_permitted: bool  # D1 for the policy's Docker version and platform
+    # Whether Docker accepts the name chosen per container: the empty name, a stock or
+    # configured runtime, or one D1 passes to containerd (the policy's Docker and platform).
+    docker_permitted: bool
+    # How: "default", "stock", "configured", "shim" or "refused" (grammar.docker_takes).
+    docker_runtime: Takes
 
 
 class PathIgnore(NamedTuple):

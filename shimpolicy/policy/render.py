@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 from .._typing import TYPE_CHECKING
-from ..grammar.docker import docker_permits, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..grammar.name import RuntimeName
 from .engine import Policy
 from .model import Conditions, Decision, Rule, display
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .model import Context
 
 _PLAIN = r"[A-Za-z][A-Za-z0-9_.\-]*"  # compiled (and cached) by re on first use
@@ -92,14 +94,24 @@ _CONTEXTS = {
 }
 
 
-def explain(policy: Policy, name: str, context: Context = "request") -> str:
-    """What containerd and Docker would do with ``name``, and which rule decided, and why."""
-    d = policy.decide(name, context)
+def explain(
+    policy: Policy,
+    name: str,
+    context: Context = "request",
+    runtimes: Mapping[str, str] | None = None,
+) -> str:
+    """What containerd and Docker would do with ``name``, and which rule decided, and why;
+    ``runtimes`` are the names the daemon's daemon.json configures, each with where."""
+    configured: Mapping[str, str] = runtimes or {}
+    if context == "request":
+        d = policy.decide_for_docker(name, configured)
+    else:
+        d = policy.decide(name, context)
     rows = [
         ("name", repr(name)),
         ("context", f"{context} ({_CONTEXTS[context]})"),
         (f"containerd {policy.containerd}", _containerd(d.name)),
-        (f"Docker {policy.docker}", _docker(policy, name)),
+        (f"Docker {policy.docker}", _docker(policy, name, configured)),
         ("notes", ", ".join(sorted(d.name.notes)) or "none"),
         ("decision", _decided(policy, d)),
         ("reason", d.reason),
@@ -129,19 +141,28 @@ def _containerd(rn: RuntimeName) -> str:
     return f"{where}; refuses it: {display(rn.error or '')}"
 
 
-def _docker(policy: Policy, name: str) -> str:
+def _docker(policy: Policy, name: str, runtimes: Mapping[str, str]) -> str:
     where = f"on {policy.platform}: "
-    if name == "":
+    takes = docker_takes(name, policy.docker, policy.platform, runtimes)
+    if takes == "default":
         return where + "an empty runtime selects the daemon's default runtime (default-runtime)"
-    if name in stock_runtimes(policy.docker, policy.platform):
+    if takes == "stock":
         return where + "a stock runtime, which Docker runs with its own settings (D2)"
-    if docker_permits(name, policy.docker, policy.platform):
+    if takes == "configured":
+        return where + f"configured in {runtimes[name]}, as the administrator set it up (D2)"
+    if takes == "shim":
         return where + "passes it to containerd verbatim unless daemon.json configures it (D1)"
     message = display(unknown_runtime_message(name, policy.docker))
     return where + f"refuses it unless daemon.json configures it: {message} (D1)"
 
 
 def _decided(policy: Policy, d: Decision) -> str:
+    if d.rule == "docker-stock":
+        return f"{d.action}: a stock runtime of Docker {policy.docker} (D2)"
+    if d.rule == "docker-configured":
+        return f"{d.action}: configured in {d.origin} (D2)"
+    if d.rule == "docker-default":
+        return f"{d.action}: the daemon's default runtime, judged where default-runtime is set"
     if d.rule == "default":
         return f"{d.action}: no rule matched; the default action is from {d.origin}"
     rule = policy.rule(d.rule)

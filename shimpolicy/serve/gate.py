@@ -5,7 +5,6 @@ together and replaced together on reload."""
 from __future__ import annotations
 
 from .._typing import TYPE_CHECKING
-from ..grammar.docker import stock_runtimes
 from ..lint.known import ConfigError, ContainerdConfig, containerd_config, daemon_runtimes
 from ..lint.kubernetes import label_errors, subdomain_errors
 from ..policy import Policy, PolicyError
@@ -27,9 +26,7 @@ class Gate:
         containerd: ContainerdConfig | None = None,
     ) -> None:
         self.policy = policy
-        # D2: Docker's stock runtimes and daemon.json's configured ones are the
-        # administrator's choice, never checked beyond what dockerd itself checks.
-        self.admin_runtimes = admin_runtimes | stock_runtimes(policy.docker, policy.platform)
+        self.admin_runtimes = admin_runtimes  # daemon.json's ``runtimes`` names
         self.containerd = containerd
         # C5: the handlers the targeted containerd ends up with, as lint works them out.
         self.handlers = (
@@ -40,9 +37,9 @@ class Gate:
 
     def runtime(self, name: str) -> Problem | None:
         """The problem, if any, with a runtime an Engine API request sets."""
-        if name == "" or name in self.admin_runtimes:  # "": the daemon's default runtime
-            return None
-        d = self.policy.decide(name, "request")
+        # D2: Docker's stock runtimes and daemon.json's configured ones are the
+        # administrator's choice, never checked beyond what dockerd itself checks.
+        d = self.policy.decide_for_docker(name, self.admin_runtimes)
         if d.action == "allow":
             return None
         verdict = "is denied" if d.action == "deny" else "is allowed with a warning"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from shimpolicy.doctor.host import version_in
 from shimpolicy.lint.containerd import runtime_path_honoured
 from shimpolicy.lint.finding import Finding
 from shimpolicy.policy import Policy
+from tests.conftest import ROOT
 from tests.doctor import nodes
 
 V2 = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
@@ -214,8 +216,18 @@ def test_containerd_1_x_replaces_the_cri_section_with_an_imported_one(tmp_path: 
         config,
         {"path": "etc/containerd/conf.d/gvisor.toml", "content": GVISOR_TOML},
     )
-    on_17 = [(f.path.removeprefix(f"{top}/"), f.line) for f in run_doctor(top, containerd="1.7.24")]
-    assert on_17 == [("etc/containerd/conf.d/gvisor.toml", 3)]
+    on_17 = shown(run_doctor(top, containerd="1.7.24"), top)
+    assert [row[:4] for row in on_17] == [
+        ("etc/containerd/conf.d/gvisor.toml", 3, 18, "SP801"),
+        ("etc/containerd/config.toml", 3, 49, "SP805"),
+    ]
+    assert on_17[1][4] == (
+        "containerd 1.7.24 takes the CRI plugin's whole section from the last file loaded that "
+        f"has one, {top}/etc/containerd/conf.d/gvisor.toml: this section is ignored, and with it "
+        "handlers 'kata'; the default handler 'runc' is not defined in that section either, so "
+        "the CRI plugin fails to load and no pod can start; containerd 2.0 merges the files, "
+        "1.x needs the CRI section in one file"
+    )
     on_2 = [(f.path.removeprefix(f"{top}/"), f.line) for f in run_doctor(top, containerd="2.0.2")]
     assert on_2 == [("etc/containerd/conf.d/gvisor.toml", 3), ("etc/containerd/config.toml", 4)]
 
@@ -442,3 +454,135 @@ def test_manifests_tell_which_handlers_runtimeclasses_use(tmp_path: Path) -> Non
         )
         for line, name in ((7, "spin"), (9, "youki"), (12, "wasmtime"))
     ]
+
+
+DOCKER_UNIT = """\
+[Unit]
+Description=Docker Application Container Engine
+
+[Service]
+Type=notify
+ExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock
+"""
+DOCKER_DROP_IN = """\
+[Service]
+ExecStart=
+ExecStart=/usr/bin/dockerd -H fd:// \\
+    --add-runtime sysbox=/usr/bin/sysbox-runc --add-runtime=crun=crun \\
+    --default-runtime=io.containerd.wasmtime.v1 --config-file /etc/docker/node.json
+"""
+CONTAINERD_UNIT = """\
+[Service]
+ExecStart=/opt/containerd/bin/containerd --config /etc/containerd/node.toml
+WorkingDirectory=/var/lib/containerd
+Environment="PATH=/opt/containerd/bin:/usr/bin"
+"""
+
+
+def test_the_daemons_units_and_drop_ins_are_read(tmp_path: Path) -> None:
+    """dockerd's flags from the ExecStart= its drop-in leaves in force (--add-runtime,
+    --default-runtime, --config-file); containerd's --config, working directory and PATH
+    from its unit."""
+    top = nodes.build(
+        tmp_path / "node",
+        [
+            {"path": "lib/systemd/system/docker.service", "content": DOCKER_UNIT},
+            {
+                "path": "etc/systemd/system/docker.service.d/runtimes.conf",
+                "content": DOCKER_DROP_IN,
+            },
+            {"path": "lib/systemd/system/containerd.service", "content": CONTAINERD_UNIT},
+            {
+                "path": "etc/docker/node.json",
+                "content": '{"runtimes": {"gpu": {"path": "nvidia"}}}\n',
+            },
+            {
+                "path": "etc/containerd/node.toml",
+                "content": f'version = 2\n{V2}.kata]\n  runtime_type = "io.containerd.kata.v2"\n',
+            },
+            {"path": "usr/bin/dockerd", **EXE},
+            {"path": "opt/containerd/bin/containerd", **EXE},
+            {"path": "opt/containerd/bin/containerd-shim-runc-v2", **EXE},
+            {"path": "opt/containerd/bin/runc", **EXE},
+            {"path": "opt/containerd/bin/crun", **EXE},
+            # Not on the unit's PATH: looked for in vain.
+            {"path": "usr/local/bin/nvidia", **EXE},
+            {"path": "usr/local/bin/containerd-shim-wasmtime-v1", **EXE},
+            # Next to the name in containerd's working directory (C2 step 6).
+            {"path": "var/lib/containerd/containerd-shim-kata-v2", **EXE},
+        ],
+    )
+    assert [(p, line, col, rule) for p, line, col, rule, _ in shown(run_doctor(top), top)] == [
+        ("etc/docker/node.json", 1, 31, "SP801"),
+        ("etc/systemd/system/docker.service.d/runtimes.conf", 4, 19, "SP801"),
+        ("etc/systemd/system/docker.service.d/runtimes.conf", 5, 23, "SP801"),
+    ]
+    messages = [f.message for f in run_doctor(top)]
+    assert messages[0] == (
+        "Docker runtime 'gpu' path 'nvidia': no nvidia in /opt/containerd/bin, /usr/bin (PATH, "
+        "in that order): containers using Docker runtime 'gpu' fail to start with `exec: "
+        '"nvidia": executable file not found in $PATH`'
+    )
+    assert messages[1] == (
+        "Docker runtime 'sysbox' path '/usr/bin/sysbox-runc': /usr/bin/sysbox-runc does not "
+        "exist: containers using Docker runtime 'sysbox' fail to start with `fork/exec "
+        "/usr/bin/sysbox-runc: no such file or directory`"
+    )
+    assert messages[2] == (
+        "Docker default-runtime 'io.containerd.wasmtime.v1': no containerd-shim-wasmtime-v1 in "
+        "/var/lib/containerd, /opt/containerd/bin, /usr/bin (where containerd 2.1.4 looks, in "
+        "that order): containers started without --runtime fail to start with `runtime "
+        '"io.containerd.wasmtime.v1" binary not installed "containerd-shim-wasmtime-v1": file '
+        "does not exist`"
+    )
+
+
+def test_without_a_config_the_builtin_handler_is_checked_at_the_unit(tmp_path: Path) -> None:
+    """containerd with no config.toml has its built-in runc handler (C5): a missing runc
+    shim is reported at the ExecStart= that starts containerd."""
+    top = nodes.build(
+        tmp_path / "node",
+        [
+            {
+                "path": "lib/systemd/system/containerd.service",
+                "content": "[Service]\nExecStart=/usr/bin/containerd\n",
+            },
+            {"path": "usr/bin/containerd", **EXE},
+            {"path": "usr/sbin/runc", **EXE},
+        ],
+    )
+    assert [(p, line, col, rule) for p, line, col, rule, _ in shown(run_doctor(top), top)] == [
+        ("lib/systemd/system/containerd.service", 2, 1, "SP801")
+    ]
+    assert run_doctor(top)[0].message.startswith(
+        "handler 'runc' runtime_type 'io.containerd.runc.v2': no containerd-shim-runc-v2 in /, "
+    )
+
+
+def test_a_masked_unit_is_not_read(tmp_path: Path) -> None:
+    top = nodes.build(
+        tmp_path / "node",
+        [
+            {"path": "lib/systemd/system/docker.service", "content": DOCKER_UNIT},
+            {"path": "etc/systemd/system/docker.service", "link": "/dev/null"},
+            {
+                "path": "etc/systemd/system/docker.service.d/runtimes.conf",
+                "content": DOCKER_DROP_IN,
+            },
+        ],
+    )
+    assert run_doctor(top) == []
+
+
+def test_the_readme_example_prints_what_the_readme_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's doctor section runs on examples/node/ from the checkout's top."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Check a node: `shimpolicy doctor`") :]
+    block = section[section.index("```console\n") + 11 : section.index("\n```\n")]
+    command, *expected = block.split("\n")
+    assert command.startswith("$ shimpolicy doctor ")
+    monkeypatch.chdir(ROOT)
+    code, out = cli(*shlex.split(command)[2:])
+    assert (code, out.splitlines()) == (1, expected)
