@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import selectors
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -105,6 +106,30 @@ class _Held:
         self.selector.close()
 
 
+def _hold(
+    port: int,
+    slow: int,
+    idle: int,
+    trickle: float,
+    duration: float,
+    ready: Any,
+    results: Any,
+) -> None:
+    """The holding process: open the connections, say so, hold them, report."""
+    held = _Held(port, slow, idle, trickle)
+    ready.set()
+    held.run(time.monotonic() + duration)
+    results.put(
+        {
+            "slow_lifetimes": held.slow_lifetimes,
+            "closed": held.closed,
+            "held": {"slow": held.held("slow"), "idle": held.held("idle")},
+            "connect_errors": held.connect_errors,
+        }
+    )
+    held.close_all()
+
+
 def _probe(port: int, timeout: float) -> float | None:
     """One /healthz on a new connection: seconds to the whole answer, None on failure."""
     start = time.perf_counter()
@@ -135,7 +160,9 @@ def main() -> int:
     parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds (0.05)")
     parser.add_argument("--probe-timeout", type=float, default=5.0, help="seconds (5)")
     parser.add_argument(
-        "--server-nofile", type=int, help="the server's open-file limit (default: inherited)"
+        "--server-nofile",
+        type=int,
+        help="the server's open-file limit, soft and hard (default: inherited)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     opts = parser.parse_args()
@@ -147,12 +174,19 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
     proc, port = _start_server(opts.server_nofile)
     try:
-        held = _Held(port, opts.slow, opts.idle, opts.trickle)
+        # The connections are held from another process: the probes never wait for it.
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        ready = context.Event()
+        holder = context.Process(
+            target=_hold,
+            args=(port, opts.slow, opts.idle, opts.trickle, opts.duration, ready, results),
+        )
+        holder.start()
+        ready.wait()
         cpu_before = _cpu_seconds(proc.pid)
         start = time.monotonic()
         until = start + opts.duration
-        holder = threading.Thread(target=held.run, args=(until,))
-        holder.start()
         latencies: list[float] = []
         failures = 0
         while time.monotonic() < until:
@@ -163,17 +197,16 @@ def main() -> int:
             else:
                 latencies.append(result)
             time.sleep(max(0.0, due - time.monotonic()))
-        holder.join()
         elapsed = time.monotonic() - start
         cpu = _cpu_seconds(proc.pid) - cpu_before
-        still = {"slow": held.held("slow"), "idle": held.held("idle")}
-        held.close_all()
+        held = results.get(timeout=60)
+        holder.join()
     finally:
         proc.terminate()
         proc.wait(timeout=15)
 
     latencies.sort()
-    lifetimes = sorted(held.slow_lifetimes)
+    lifetimes = sorted(held["slow_lifetimes"])
     result = {
         "slow_clients": opts.slow,
         "idle_connections": opts.idle,
@@ -184,11 +217,11 @@ def main() -> int:
         "healthz_p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
         "healthz_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "healthz_max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
-        "slow_closed_by_server": held.closed["slow"],
+        "slow_closed_by_server": held["closed"]["slow"],
         "slow_held_longest_s": round(lifetimes[-1], 1) if lifetimes else None,
-        "idle_closed_by_server": held.closed["idle"],
-        "held_at_end": still,
-        "connect_errors": held.connect_errors,
+        "idle_closed_by_server": held["closed"]["idle"],
+        "held_at_end": held["held"],
+        "connect_errors": held["connect_errors"],
         "server_cpu_percent": round(100 * cpu / elapsed, 1),
     }
     if opts.json:

@@ -77,6 +77,23 @@ VERSION_OPTIONS = (
     ),
 )
 
+# The host's own configuration, read as the linter reads it (lint/known.py), for the
+# commands that decide single names; serve takes the same two.
+CONFIG_OPTIONS = (
+    Option(
+        ("--daemon-config",),
+        "daemon_config",
+        metavar="FILE",
+        help="Docker daemon.json: the runtimes it configures are allowed per container (D2)",
+    ),
+    Option(
+        ("--containerd-config",),
+        "containerd_config",
+        metavar="FILE",
+        help="containerd config.toml: name the CRI handlers that run each name (C5)",
+    ),
+)
+
 LINT_OPTIONS = (
     *VERSION_OPTIONS,
     Option(
@@ -373,6 +390,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=EPILOGS["check"],
         )
         add(c, VERSION_OPTIONS)
+        add(c, CONFIG_OPTIONS)
         context(c)
         c.add_argument(
             "--format",
@@ -399,6 +417,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=EPILOGS["explain"],
         )
         add(e, VERSION_OPTIONS)
+        add(e, CONFIG_OPTIONS)
         context(e)
         e.add_argument("name", metavar="NAME", help="the runtime name")
 

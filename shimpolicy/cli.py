@@ -100,7 +100,32 @@ def _policy(args: Args) -> Policy:
 
 def _docker_runtimes(args: Args) -> dict[str, str]:
     """The runtimes ``--daemon-config`` configures, each with where it is written."""
-    return {}
+    if getattr(args, "daemon_config", None) is None:
+        return {}
+    from .lint.known import ConfigError, daemon_runtimes_where
+
+    try:
+        return daemon_runtimes_where(args.daemon_config)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def _handlers(args: Args, policy: Policy) -> dict[str, list[str]] | None:
+    """With ``--containerd-config``: for each runtime_type, the CRI handlers of that
+    config that run it (C5, for the policy's containerd version); else None."""
+    if getattr(args, "containerd_config", None) is None:
+        return None
+    from .lint.known import ConfigError, containerd_config
+
+    try:
+        config = containerd_config(args.containerd_config)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    runs: dict[str, list[str]] = {}
+    for handler in config.effective_handlers(policy.containerd).values():
+        if handler.runtime_type is not None:
+            runs.setdefault(handler.runtime_type, []).append(handler.name)
+    return runs
 
 
 def _explain(args: Args, out: TextIO) -> int:
@@ -108,7 +133,8 @@ def _explain(args: Args, out: TextIO) -> int:
 
     policy = _policy(args)
     runtimes = _docker_runtimes(args)
-    out.write(explain(policy, args.name, args.context, runtimes).rstrip("\n") + "\n")
+    text = explain(policy, args.name, args.context, runtimes, _handlers(args, policy))
+    out.write(text.rstrip("\n") + "\n")
     if args.context == "request":
         decision = policy.decide_for_docker(args.name, runtimes)
     else:
@@ -131,6 +157,7 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
         raise UsageError("check needs at least one NAME (or '-' to read names from stdin)")
     policy = _policy(args)
     runtimes = _docker_runtimes(args)
+    handlers = _handlers(args, policy)
     decisions = [
         # A name chosen per container is Docker's to take first (D2), as serve and lint do.
         policy.decide_for_docker(n, runtimes)
@@ -159,6 +186,9 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
             }
             for d in decisions
         ]
+        if handlers is not None:
+            for result, d in zip(results, decisions, strict=True):
+                result["handlers"] = handlers.get(d.name.name, [])
         import json
 
         from .report.json import VERSION

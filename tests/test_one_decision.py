@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,60 @@ def test_the_library_decides_for_docker_with_configured_runtimes() -> None:
     )
     d = policy.decide_for_docker("nvidia")
     assert (d.action, d.docker_permitted, d.docker_runtime) == ("deny", False, "refused")
+
+
+def test_check_uses_the_runtimes_of_a_daemon_json(tmp_path: Path) -> None:
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text(
+        '{\n  "runtimes": {\n    "nvidia": {"path": "nvidia-container-runtime"}\n  }\n}\n'
+    )
+    code, out = run("check", "--daemon-config", str(daemon), "--format", "json", "nvidia")
+    (result,) = json.loads(out)["results"]
+    assert (code, result["decision"], result["rule"], result["origin"]) == (
+        0,
+        "allow",
+        "docker-configured",
+        f"{daemon}:3",
+    )
+    assert run("check", "nvidia")[0] == 1
+
+
+def test_explain_uses_the_runtimes_of_a_daemon_json(tmp_path: Path) -> None:
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text('{"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}\n')
+    code, out = run("explain", "--daemon-config", str(daemon), "nvidia")
+    lines = dict(line.split("  ", 1) for line in out.splitlines())
+    assert code == 0
+    assert lines["decision"].strip() == f"allow: configured in {daemon}:1 (D2)"
+
+
+def test_a_daemon_json_that_cannot_be_read_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text('{"runtimes": {\n')
+    assert run("check", "--daemon-config", str(daemon), "nvidia")[0] == 2
+    assert capsys.readouterr().err == (
+        f"shimpolicy: error: {daemon}:2:1: expected string key or '}}'\n"
+    )
+
+
+def test_check_and_explain_name_the_handlers_of_a_containerd_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.kata]\n'
+        '  runtime_type = "io.containerd.kata.v2"\n'
+    )
+    _, out = run(
+        "check",
+        "--containerd-config",
+        str(config),
+        "--format",
+        "json",
+        "io.containerd.kata.v2",
+        "io.containerd.runsc.v1",
+    )
+    assert [r["handlers"] for r in json.loads(out)["results"]] == [["kata"], []]
+    _, out = run("explain", "--containerd-config", str(config), "io.containerd.kata.v2")
+    lines = dict(line.split("  ", 1) for line in out.splitlines())
+    assert lines["CRI handlers"].strip() == "kata (runtime_type, C5)"

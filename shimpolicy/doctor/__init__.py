@@ -77,10 +77,15 @@ class _Node:
         owner = self.containerd_daemon if self.containerd_daemon.service else self.dockerd
         self.process = owner.process(self.containerd_daemon.executable)
         self.containerd = (
-            daemon_version(fs, self.containerd_daemon.executable, options.containerd)
+            daemon_version(
+                fs, self.containerd_daemon.executable, options.containerd, containerd_series
+            )
             or policy.containerd
         )
-        self.docker = daemon_version(fs, self.dockerd.executable, options.docker) or policy.docker
+        self.docker = (
+            daemon_version(fs, self.dockerd.executable, options.docker, docker_major)
+            or policy.docker
+        )
         containerd_series(self.containerd)  # an unknown version: ValueError, before any work
         docker_major(self.docker)
         self.config: ContainerdConfig | None = None

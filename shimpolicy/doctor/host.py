@@ -9,6 +9,7 @@ import os
 import posixpath
 import re
 import subprocess
+from collections.abc import Callable
 
 from .._typing import TYPE_CHECKING, NamedTuple
 from ..lint.containerd import config_facts, import_target, imports, merge_imports
@@ -258,9 +259,13 @@ def _found(resolution: Resolution | None) -> str | None:
     return resolution.found.path if resolution and resolution.found else None
 
 
-def daemon_version(fs: RootFS, executable: str | None, given: str | None) -> str | None:
+def daemon_version(
+    fs: RootFS, executable: str | None, given: str | None, known: Callable[[str], object]
+) -> str | None:
     """The version to apply: the one given, else (on the live host only: nothing under
-    another root is ever run) what the installed daemon says of itself."""
+    another root is ever run) what the installed daemon says of itself.  A release newer
+    than any known here is taken as its series (``1.7.99`` as 1.7); ``known`` raises
+    ``ValueError`` for a version it does not know."""
     if given or not fs.live or executable is None:
         return given
     try:
@@ -269,7 +274,20 @@ def daemon_version(fs: RootFS, executable: str | None, given: str | None) -> str
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return version_in(out)
+    found = version_in(out)
+    if found is None:
+        return None
+    for candidate in (found, found.rsplit(".", 1)[0], found.split(".", 1)[0]):
+        try:
+            known(candidate)
+        except ValueError:
+            continue
+        return candidate
+    name = posixpath.basename(executable)
+    raise ValueError(
+        f"`{executable} --version` says {found}, which is not a {name} version shimpolicy "
+        f"knows: give --{'docker' if name == 'dockerd' else name} V"
+    )
 
 
 def version_in(output: str) -> str | None:

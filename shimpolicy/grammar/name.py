@@ -157,8 +157,19 @@ def parse(name: str, containerd: str = DEFAULT_CONTAINERD, platform: str = "linu
     return _parse(name, containerd_series(containerd), platform_name(platform))
 
 
-@lru_cache(maxsize=8192)
+# The longest name the parse cache remembers (in characters).
+CACHED_NAME_LENGTH = 256
+
+
 def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeName:
+    # A long name is rare, and a cache entry holds it several times over: only names of
+    # ordinary length are remembered, so the cache stays within a few MB whatever it sees.
+    if len(name) > CACHED_NAME_LENGTH:
+        return _parse_name(name, series, platform)
+    return _parse_cached(name, series, platform)
+
+
+def _parse_name(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeName:
     if not _is_plain(name):
         return _parse_full(name, series, platform)
     # Most names are plain, and most of those are shaped like shim names: both have
@@ -168,6 +179,9 @@ def _parse(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeNa
     if len(pieces) < 2 or pieces[0] == "" or name == LEGACY_V1:
         return _resolve(name, pieces, series, platform, has_dir=False)
     return _plain_shim(name, pieces, series, platform)
+
+
+_parse_cached = lru_cache(maxsize=8192)(_parse_name)
 
 
 def _is_plain(name: str) -> bool:

@@ -22,7 +22,13 @@ from .facts import ContainerdConfig, Facts
 from .filetype import FileType
 from .source import ReadProblem, SourceFile, read_text
 
-__all__ = ["ConfigError", "ContainerdConfig", "containerd_config", "daemon_runtimes"]
+__all__ = [
+    "ConfigError",
+    "ContainerdConfig",
+    "containerd_config",
+    "daemon_runtimes",
+    "daemon_runtimes_where",
+]
 
 
 class ConfigError(Exception):
@@ -34,6 +40,12 @@ def daemon_runtimes(path: str) -> frozenset[str]:
     """D2: the runtime names a daemon.json configures, as dockerd ends up with them
     (every ``runtimes`` object merged in order, ``null`` emptying what came before)."""
     return frozenset(_collect(path, daemon_json.TYPE).docker_runtimes)
+
+
+def daemon_runtimes_where(path: str) -> dict[str, str]:
+    """``daemon_runtimes``, each name with where it is configured: ``path:line``."""
+    found = _collect(path, daemon_json.TYPE).docker_runtimes
+    return {name: f"{where.path}:{where.line}" for name, where in found.items()}
 
 
 def containerd_config(path: str) -> ContainerdConfig:

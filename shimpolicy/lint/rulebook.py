@@ -27,6 +27,9 @@ class RuleDoc(NamedTuple):
     spec: tuple[str, ...]
     references: tuple[str, ...]
     examples: tuple[dict[str, Any], ...]
+    # For code scanning (0.1-10): set on the rules that stop a file being executed as root
+    # from where it should not be (a path chosen per container, a writable directory).
+    security_severity: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +56,7 @@ def _read(path: str) -> RuleDoc:
         spec=tuple(data.get("spec", ())),
         references=tuple(data.get("references", ())),
         examples=tuple(data.get("examples", ())),
+        security_severity=data.get("security-severity"),
     )
 
 

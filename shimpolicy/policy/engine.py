@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -36,10 +37,17 @@ if TYPE_CHECKING:
     from ..grammar.versions import ContainerdSeries, Platform
     from .model import Context
 
-# Decisions are remembered per name in each context; when one context's cache is full it
-# is dropped wholesale, which bounds memory without the bookkeeping of an LRU on the hot
-# path.
-CACHE_SIZE = 65_536
+# Decisions are remembered per name in each context, up to this many bytes (an estimate:
+# a decision holds its name several times over, in the RuntimeName's fields); when one
+# context's cache is full it is dropped wholesale, which bounds memory without the
+# bookkeeping of an LRU on the hot path.  16 MiB holds some 16,000 ordinary names.
+CACHE_BYTES = 16 << 20
+ENTRY_OVERHEAD = 1024  # bytes a decision costs besides its name (measured: 800-900)
+# No path longer than PATH_MAX (4096 bytes, Linux) can be executed, so no runtime name
+# longer than that can ever run: such a name is denied without a rule and never cached
+# (a client could otherwise fill memory with megabyte names).
+PATH_MAX = 4096
+NAME_TOO_LONG = "name-too-long"
 
 # What a name is, as far as the conditions other than globs can tell: kind, context,
 # Docker's verdict, whether the binary is a well-known shim, notes.  Few names differ here
@@ -53,12 +61,14 @@ class Policy:
     ``from_dict`` or ``discover``.
 
     ``decide`` never raises for a ``str`` name and does no I/O.  Decisions are cached in a
-    plain dict: a lookup or an insertion is atomic, and two threads deciding the same new
-    name compute equal decisions, so no lock is needed.
+    plain dict: a lookup is atomic and takes no lock; only a new name's insertion does,
+    to keep the cache's size in bytes.
     """
 
     __slots__ = (
         "_by_id",
+        "_cache_bytes",
+        "_cache_lock",
         "_candidates",
         "_decisions",
         "_docker_major",
@@ -90,6 +100,8 @@ class Policy:
     _settings: Settings
     _by_id: dict[str, Rule]
     _decisions: dict[str, dict[str, Decision]]  # context -> name -> decision
+    _cache_bytes: dict[str, int]  # context -> the estimated size of its decisions
+    _cache_lock: threading.Lock
     _candidates: dict[Traits, tuple[_Candidate, ...]]
     _series: ContainerdSeries
     _platform: Platform
@@ -110,6 +122,8 @@ class Policy:
         init(self, "_settings", Settings(parts.containerd, parts.docker, parts.platform))
         init(self, "_by_id", {r.id: r for r in parts.rules})
         init(self, "_decisions", {c: {} for c in CONTEXTS})
+        init(self, "_cache_bytes", dict.fromkeys(CONTEXTS, 0))
+        init(self, "_cache_lock", threading.Lock())
         init(self, "_candidates", {})
         init(self, "_series", containerd_series(parts.containerd))
         init(self, "_platform", platform_name(parts.platform))
@@ -201,6 +215,9 @@ class Policy:
             raise not_a_name(name)
         if cache is None:
             raise ValueError(f"unknown context {context!r}: expected request or config")
+        size = len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
+        if size > PATH_MAX:
+            return self._too_long(name, size, context)
         rn = _parse(name, self._series, self._platform)
         # What Docker does with the name per container, unconfigured: a stock runtime (D2)
         # or one D1 passes to containerd is accepted.
@@ -218,10 +235,25 @@ class Policy:
         decision: Decision = tuple.__new__(
             Decision, (action, rule_id, reason, rn, context, origin, permitted, takes)
         )
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        cache[name] = decision
+        cost = ENTRY_OVERHEAD + 4 * size
+        with self._cache_lock:  # only new names come here
+            if self._cache_bytes[context] + cost > CACHE_BYTES:
+                cache.clear()
+                self._cache_bytes[context] = 0
+            cache[name] = decision
+            self._cache_bytes[context] += cost
         return decision
+
+    def _too_long(self, name: str, size: int, context: Context) -> Decision:
+        """The denial of a name longer than PATH_MAX: made for each request, never kept."""
+        rn = _parse(name, self._series, self._platform)
+        takes = _takes(name, self._docker_major, self._platform == "windows", ())
+        reason = (
+            f"the name is {size} bytes long, longer than any path containerd could "
+            f"execute (PATH_MAX, {PATH_MAX} bytes)"
+        )
+        permitted = takes != "refused"
+        return Decision("deny", NAME_TOO_LONG, reason, rn, context, "shimpolicy", permitted, takes)
 
     def decide_for_docker(
         self, name: str, runtimes: Mapping[str, str] | Collection[str] = ()

@@ -11,7 +11,7 @@ from .engine import Policy
 from .model import Conditions, Decision, Rule, display
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from .model import Context
 
@@ -99,9 +99,11 @@ def explain(
     name: str,
     context: Context = "request",
     runtimes: Mapping[str, str] | None = None,
+    handlers: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """What containerd and Docker would do with ``name``, and which rule decided, and why;
-    ``runtimes`` are the names the daemon's daemon.json configures, each with where."""
+    ``runtimes`` are the names the daemon's daemon.json configures, each with where, and
+    ``handlers`` a containerd config's CRI handlers by the runtime_type they run."""
     configured: Mapping[str, str] = runtimes or {}
     if context == "request":
         d = policy.decide_for_docker(name, configured)
@@ -112,6 +114,7 @@ def explain(
         ("context", f"{context} ({_CONTEXTS[context]})"),
         (f"containerd {policy.containerd}", _containerd(d.name)),
         (f"Docker {policy.docker}", _docker(policy, name, configured)),
+        *_handler_row(name, handlers),
         ("notes", ", ".join(sorted(d.name.notes)) or "none"),
         ("decision", _decided(policy, d)),
         ("reason", d.reason),
@@ -154,6 +157,15 @@ def _docker(policy: Policy, name: str, runtimes: Mapping[str, str]) -> str:
         return where + "passes it to containerd verbatim unless daemon.json configures it (D1)"
     message = display(unknown_runtime_message(name, policy.docker))
     return where + f"refuses it unless daemon.json configures it: {message} (D1)"
+
+
+def _handler_row(name: str, handlers: Mapping[str, Sequence[str]] | None) -> list[tuple[str, str]]:
+    if handlers is None:
+        return []
+    runs = handlers.get(name, ())
+    if not runs:
+        return [("CRI handlers", "none of the containerd config's handlers runs it (C5)")]
+    return [("CRI handlers", f"{', '.join(runs)} (runtime_type, C5)")]
 
 
 def _decided(policy: Policy, d: Decision) -> str:

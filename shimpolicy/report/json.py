@@ -7,9 +7,23 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 
+from .._typing import TYPE_CHECKING
 from ..lint.engine import LintResult
 
-VERSION = 1
+if TYPE_CHECKING:
+    from typing import Any
+
+VERSION = 1  # of the lint and check JSON formats; a field removed or changed: a new one
+
+
+def schema(command: str) -> dict[str, Any]:
+    """The JSON Schema of ``lint`` (``doctor`` too) or ``check`` JSON output."""
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), f"{command}-output.schema.json")
+    with open(path, encoding="utf-8") as f:
+        loaded: dict[str, Any] = _json.load(f)
+    return loaded
 
 
 def write(

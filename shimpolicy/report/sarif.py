@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json as _json
 from collections.abc import Mapping
 from urllib.parse import quote
@@ -11,12 +12,14 @@ from .._typing import TYPE_CHECKING
 from ..lint.engine import LintResult
 from ..lint.finding import Finding, Location
 from ..lint.rulebook import rule_doc
+from ..rulesdoc import REPOSITORY, docs_url
 
 if TYPE_CHECKING:
     from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+FINGERPRINT = "shimpolicyFinding/v1"  # the key names its version: a new recipe, a new key
 
 
 def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
@@ -57,15 +60,29 @@ def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
             "defaultConfiguration": {"level": _LEVEL[findings[0].severity]},
         }
     help_text = f"{doc.title}\n\n{doc.rationale}"
+    properties: dict[str, Any] = {"tags": ["security", doc.source], "spec": list(doc.spec)}
+    if doc.security_severity is not None:  # code scanning ranks these as security alerts
+        properties["security-severity"] = doc.security_severity
     return {
         "id": doc.id,
         "name": doc.name,
         "shortDescription": {"text": doc.title},
         "fullDescription": {"text": doc.rationale.split("\n\n", 1)[0] or doc.title},
         "help": {"text": help_text, "markdown": help_text},
+        "helpUri": docs_url(f"rules/{doc.id}.md"),
         "defaultConfiguration": {"level": _LEVEL.get(doc.severity, "error")},
-        "properties": {"tags": ["security", doc.source], "spec": list(doc.spec)},
+        "properties": properties,
     }
+
+
+def _fingerprint(f: Finding, seen: dict[tuple[str, str, str], int]) -> str:
+    """The same finding's identity from one commit to the next: its rule, file and message
+    (which names the offending value), and how many identical ones come before it in the
+    file; never its line, which moves when lines are added above it."""
+    key = (f.rule, f.path, f.message)
+    seen[key] = seen.get(key, 0) + 1
+    text = "\0".join((*key, str(seen[key])))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _related(related: tuple[Location, ...]) -> list[dict[str, Any]]:
@@ -86,6 +103,7 @@ def write(
     rule_ids = sorted(by_rule)
     index = {r: i for i, r in enumerate(rule_ids)}
     results = []
+    seen: dict[tuple[str, str, str], int] = {}
     for f in result.findings:
         res: dict[str, Any] = {
             "ruleId": f.rule,
@@ -93,6 +111,7 @@ def write(
             "level": _LEVEL[f.severity],
             "message": {"text": f.message},
             "locations": [_location(f.path, _region(f.line, f.column, f.end_line, f.end_column))],
+            "partialFingerprints": {FINGERPRINT: _fingerprint(f, seen)},
         }
         if f.related:
             res["relatedLocations"] = _related(f.related)
@@ -106,6 +125,7 @@ def write(
                     "driver": {
                         "name": "shimpolicy",
                         "version": __version__,
+                        "informationUri": REPOSITORY,
                         "rules": [_rule(r, by_rule[r]) for r in rule_ids],
                     }
                 },

@@ -12,9 +12,10 @@ validating admission webhook, on one unix socket or TCP port (optionally TLS).
   templates (K3).
 - ``GET /healthz`` and ``GET /metrics`` (Prometheus text format).
 
-Standard library only: a thread per connection, HTTP/1.1 keep-alive, one JSON log line per
-denial on stderr.  SIGHUP reloads the inputs (keeping the old ones when the new ones are
-invalid); SIGTERM finishes the requests in flight and removes the unix socket.
+Standard library only: HTTP/1.1 keep-alive on an asyncio event loop, with deadlines for
+each request's head and body, a connection cap and bounded memory (``http``); one JSON log
+line per denial on stderr.  SIGHUP reloads the inputs (keeping the old ones when the new
+ones are invalid); SIGTERM finishes the requests in flight and removes the unix socket.
 
 Rooms: ``main`` (options, start, signals), ``http`` (the server), ``docker`` (AuthZ
 routes and bodies), ``admission`` (AdmissionReview in and out), ``gate`` (one decision

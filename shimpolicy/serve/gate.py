@@ -8,7 +8,7 @@ from .._typing import TYPE_CHECKING
 from ..lint.known import ConfigError, ContainerdConfig, containerd_config, daemon_runtimes
 from ..lint.kubernetes import label_errors, subdomain_errors
 from ..policy import Policy, PolicyError
-from .records import Problem, ServeError, Sources, quote
+from .records import QUOTED_LENGTH, Problem, ServeError, Sources, quote
 
 if TYPE_CHECKING:
     from typing import Any
@@ -44,7 +44,7 @@ class Gate:
             return None
         verdict = "is denied" if d.action == "deny" else "is allowed with a warning"
         message = f"runtime {quote(name)} {verdict} by rule {d.rule}: {d.reason}"
-        return Problem(d.rule, message, name, d.action == "deny")
+        return Problem(d.rule, message, name[:QUOTED_LENGTH], d.action == "deny")
 
     # --------------------------------------------------------------- Kubernetes
 

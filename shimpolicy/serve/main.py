@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import resource
 import signal
 import sys
 
 from .._typing import TYPE_CHECKING
-from .http import PolicyServer
+from .http import MAX_CONNECTIONS, PolicyServer
 from .records import ServeError, Sources
 
 if TYPE_CHECKING:
@@ -61,7 +63,30 @@ def _parser() -> _Parser:
         metavar="FILE",
         help="Docker daemon.json: the runtimes it configures are allowed (D2)",
     )
+    p.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"client connections at once; more are answered 503 (default {MAX_CONNECTIONS}, "
+        "fewer if the open-file limit is lower)",
+    )
     return p
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return int(text)
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor: take the hard limit, as Go programs do
+    (systemd's default soft limit is 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def serve_main(args: list[str]) -> int:
@@ -77,8 +102,9 @@ def serve_main(args: list[str]) -> int:
     sources = Sources(
         opts.policy, opts.daemon_config, opts.containerd_config, opts.tls_cert, opts.tls_key
     )
+    _raise_open_file_limit()
     try:
-        server = PolicyServer(opts.listen, sources)
+        server = PolicyServer(opts.listen, sources, max_connections=opts.max_connections)
     except ServeError as e:
         sys.stderr.write(f"shimpolicy serve: error: {e}\n")
         return 2
@@ -87,15 +113,11 @@ def serve_main(args: list[str]) -> int:
 
 def _run(server: PolicyServer) -> int:
     """Serve until SIGTERM or SIGINT; SIGHUP reloads.  The three signals are blocked before
-    any server thread starts (threads inherit the mask) and taken here, in the main thread,
-    with ``sigwait``: the kernel cannot hand one to a connection thread, where Python would
-    note it and the main thread, asleep, never run its handler."""
+    the server's thread starts (threads inherit the mask) and taken here, in the main
+    thread, with ``sigwait``: the kernel cannot hand one to the server's thread, where
+    Python would note it and the main thread, asleep, never run its handler."""
     watched = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-    # Every connection thread takes turns at the one interpreter lock; switching every
-    # 1 ms instead of 5 ms keeps the slowest answers fast under load (bench/bench_serve.py).
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
     try:
         server.start()
         while True:
@@ -107,5 +129,7 @@ def _run(server: PolicyServer) -> int:
             server.stop()
             return 0
     finally:
-        sys.setswitchinterval(switch_interval)
+        # A signal that came during the stop has been answered by it.
+        for signum in signal.sigpending() & watched:
+            signal.sigwait({signum})
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -8,8 +8,6 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from .._typing import TYPE_CHECKING
 from .gate import load_gate
@@ -105,9 +103,6 @@ class Service:
         self.gate = load_gate(sources)
         self.tls = load_tls(sources)
         self.metrics = Metrics()
-        self.stopping = False
-        self._in_flight = 0
-        self._idle = threading.Condition()
 
     def reload(self) -> bool:
         """Re-read every input; on any problem keep the current ones and log why."""
@@ -123,22 +118,17 @@ class Service:
         self.log("reload", result="ok", policy=gate.policy.source)
         return True
 
-    @contextmanager
-    def in_flight(self) -> Iterator[None]:
-        with self._idle:
-            self._in_flight += 1
+    def reload_tls(self) -> bool:
+        """Re-read the TLS certificate alone (its files changed); keep the current one and
+        log why when the new one cannot be used."""
         try:
-            yield
-        finally:
-            with self._idle:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.notify_all()
-
-    def drain(self, timeout: float) -> bool:
-        """Wait until no request is in flight; False if some still were after ``timeout``."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+            tls = load_tls(self.sources)
+        except ServeError as e:
+            self.log("tls-reload", result="failed", error=str(e))
+            return False
+        self.tls = tls
+        self.log("tls-reload", result="ok", certificate=self.sources.tls_cert)
+        return True
 
     def report(self, endpoint: str, problems: tuple[Problem, ...], **context: object) -> None:
         """Count problems and log each: one line per denial, one per warning."""

@@ -44,7 +44,15 @@ class Answer(NamedTuple):
     context: dict[str, object]
 
 
+# The most of a name a message quotes: a name may be a megabyte long.
+QUOTED_LENGTH = 256
+
+
 def quote(value: str) -> str:
     """JSON quoting escapes control, bidi and other non-ASCII characters: the text a
-    client or log reader sees is the text that was decided."""
-    return json.dumps(value)
+    client or log reader sees is the text that was decided.  A long value is cut, saying
+    how much is left out."""
+    if len(value) <= QUOTED_LENGTH:
+        return json.dumps(value)
+    rest = len(value) - QUOTED_LENGTH
+    return f"{json.dumps(value[:QUOTED_LENGTH])}… ({rest} more characters)"

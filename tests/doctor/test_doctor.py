@@ -14,7 +14,8 @@ import pytest
 from shimpolicy.cli import main
 from shimpolicy.doctor import DoctorOptions, doctor
 from shimpolicy.doctor.fs import RootFS
-from shimpolicy.doctor.host import version_in
+from shimpolicy.doctor.host import daemon_version, version_in
+from shimpolicy.grammar.versions import containerd_series, docker_major
 from shimpolicy.lint.containerd import runtime_path_honoured
 from shimpolicy.lint.finding import Finding
 from shimpolicy.policy import Policy
@@ -586,3 +587,31 @@ def test_the_readme_example_prints_what_the_readme_shows(
     monkeypatch.chdir(ROOT)
     code, out = cli(*shlex.split(command)[2:])
     assert (code, out.splitlines()) == (1, expected)
+
+
+@pytest.mark.parametrize(
+    ("says", "applied"),
+    [("v1.6.20", "1.6.20"), ("v1.7.99", "1.7"), ("2.9.1", "2")],
+)
+def test_the_live_daemon_is_asked_its_version(tmp_path: Path, says: str, applied: str) -> None:
+    """On the live host the installed daemon says which rules apply; a release newer than
+    any known is taken as its series."""
+    exe = tmp_path / "containerd"
+    exe.write_text(f"#!/bin/sh\necho containerd github.com/containerd/containerd {says} abc\n")
+    exe.chmod(0o755)
+    assert daemon_version(RootFS("/"), str(exe), None, containerd_series) == applied
+    assert daemon_version(RootFS("/"), str(exe), "1.6.1", containerd_series) == "1.6.1"
+
+
+def test_a_version_the_live_daemon_says_but_nobody_knows_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    exe = tmp_path / "dockerd"
+    exe.write_text("#!/bin/sh\necho Docker version 31.0.0, build abc\n")
+    exe.chmod(0o755)
+    with pytest.raises(ValueError) as e:
+        daemon_version(RootFS("/"), str(exe), None, docker_major)
+    assert str(e.value) == (
+        f"`{exe} --version` says 31.0.0, which is not a dockerd version shimpolicy knows: give "
+        "--docker V"
+    )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import shimpolicy
 from fuzz import strategies
 from shimpolicy.grammar.catalog import SHIMS, Shim, shim_for_binary
-from shimpolicy.grammar.name import _is_plain, _parse, _parse_full, binary_name, is_absolute
+from shimpolicy.grammar.name import _is_plain, _parse_full, _parse_name, binary_name, is_absolute
 
 if TYPE_CHECKING:
     from shimpolicy.grammar.versions import ContainerdSeries, Platform
@@ -288,7 +288,7 @@ def test_plain_names_read_as_the_full_grammar_reads_them(name: str) -> None:
     assert _is_plain(name)
     for series in SERIES:
         for platform in PLATFORM_NAMES:
-            assert _parse.__wrapped__(name, series, platform) == _parse_full(name, series, platform)
+            assert _parse_name(name, series, platform) == _parse_full(name, series, platform)
 
 
 @SETTINGS
@@ -296,7 +296,7 @@ def test_plain_names_read_as_the_full_grammar_reads_them(name: str) -> None:
 def test_any_name_reads_as_the_full_grammar_reads_it(name: str) -> None:
     for series in SERIES:
         for platform in PLATFORM_NAMES:
-            assert _parse.__wrapped__(name, series, platform) == _parse_full(name, series, platform)
+            assert _parse_name(name, series, platform) == _parse_full(name, series, platform)
 
 
 @SETTINGS

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from shimpolicy.lint.containerd import TYPE, config_facts, import_target, merge_imports
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.lint.finding import Location
+from shimpolicy.lint.links import ContainerdConfig
+from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests import conftest
 from tests.conftest import CORPUS, Row, needs_corpus, policy
@@ -691,3 +694,39 @@ def test_realworld_containerd_configs_for_containerd_1_7() -> None:
         ("nvidia-toolkit-test-v2/config.toml", 81, 26, "SP109"),
         ("rcm-kwasm-shim-path/config.toml", 20, 38, "SP409"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "target"),
+    [
+        ("conf.d/kata.toml", ("/etc/containerd/conf.d/kata.toml", False)),
+        ("/etc/containerd/../x.toml", ("/etc/x.toml", False)),
+        ("conf.d/*.toml", ("conf.d/*.toml", True)),  # globbed as written, from containerd's cwd
+    ],
+)
+def test_where_containerd_looks_for_an_import(entry: str, target: tuple[str, bool]) -> None:
+    assert import_target("/etc/containerd/config.toml", entry) == target
+
+
+def _config(text: str, path: str) -> ContainerdConfig:
+    source = SourceFile.of(path, text, "containerd")
+    return config_facts(TYPE.load(source), source)
+
+
+def test_imports_merge_key_by_key_on_2_x_and_replace_the_section_on_1_x() -> None:
+    header = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
+    main = _config(
+        f'version = 2\n{header}.kata]\n  runtime_type = "io.containerd.kata.v2"\n'
+        '  runtime_path = "/opt/kata/shim"\n',
+        "config.toml",
+    )
+    drop_in = _config(
+        f'version = 2\n{header}.kata]\n  runtime_type = "io.containerd.kata-qemu.v2"\n',
+        "conf.d/kata.toml",
+    )
+    merged = merge_imports([main, drop_in], "2.0.2").effective_handlers("2.0.2")["kata"]
+    assert (merged.runtime_type, merged.runtime_path) == (
+        "io.containerd.kata-qemu.v2",
+        "/opt/kata/shim",
+    )
+    assert merge_imports([main, drop_in], "1.7.24") is drop_in

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shimpolicy.lint.daemon_json import TYPE
+from shimpolicy.lint.daemon_json import TYPE, docker_settings
 from shimpolicy.lint.engine import lint_text
 from shimpolicy.lint.facts import Facts
 from shimpolicy.lint.source import SourceFile
@@ -644,3 +644,32 @@ def test_fields_docker_20_10_never_decodes_have_no_type() -> None:
     text = '{"runtimes": {"kata": {"path": "/usr/bin/kata", "runtimeType": 1, "options": 2}}}'
     assert [r[0] for r in rules_for(text)] == ["SP214", "SP214"]
     assert "SP213" in [r[0] for r in rules_for(text, "24")]
+
+
+def test_docker_settings_are_read_as_dockerd_decodes_them() -> None:
+    """Keys matched ignoring case, options merged, the last default-runtime; Docker 23
+    knows neither runtimeType nor options (D3)."""
+    text = (
+        '{"default-runtime": "kata", "runtimes": {\n'
+        '  "kata": {"RuntimeType": "io.containerd.kata.v2"},\n'
+        '  "crun": {"runtimeType": "io.containerd.runc.v2", "options": {"BinaryName": "crun"}},\n'
+        '  "gpu": {"path": "nvidia-container-runtime", "runtimeArgs": ["--debug"]}}}\n'
+    )
+    source = SourceFile.of("daemon.json", text, "daemon.json")
+    doc = TYPE.load(source)
+    settings = docker_settings(doc, source, "28")
+    assert [
+        (r.name, r.path, r.runtime_type, r.binary_name, r.wrapped) for r in settings.runtimes
+    ] == [
+        ("kata", None, "io.containerd.kata.v2", None, False),
+        ("crun", None, "io.containerd.runc.v2", "crun", False),
+        ("gpu", "nvidia-container-runtime", None, None, True),
+    ]
+    crun = settings.runtimes[1]
+    assert crun.binary_at is not None and (crun.binary_at.line, crun.binary_at.column) == (3, 78)
+    assert (settings.default_runtime, settings.default_at and settings.default_at.column) == (
+        "kata",
+        21,
+    )
+    old = docker_settings(doc, source, "23")
+    assert [(r.runtime_type, r.binary_name) for r in old.runtimes] == [(None, None)] * 3

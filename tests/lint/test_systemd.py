@@ -4,7 +4,8 @@ flags"; moby v28.5.2 opts/runtime.go)."""
 from __future__ import annotations
 
 from shimpolicy.lint.engine import lint_text
-from shimpolicy.lint.systemd import dockerd_flags
+from shimpolicy.lint.source import SourceFile
+from shimpolicy.lint.systemd import dockerd_flags, service
 from shimpolicy.policy import Policy
 from shimpolicy.syntax import Span
 from shimpolicy.syntax.systemd import read_unit, split_command
@@ -145,3 +146,30 @@ def test_shell_scripts_read_dockerd_flags_too() -> None:
     )
     assert findings(script, "start.sh") == []
     assert findings("dockerd --add-runtime runc=/usr/bin/runc\n", "start.sh")[0][0] == "1:23"
+
+
+def test_the_service_a_unit_and_its_drop_ins_leave_in_force() -> None:
+    """The last ExecStart= after the last empty one, with its words positioned in its own
+    file; WorkingDirectory= and Environment=PATH as the last assignments set them."""
+    unit = SourceFile.of(
+        "containerd.service",
+        "[Service]\nExecStart=/usr/bin/containerd\nWorkingDirectory=/srv\n",
+        "systemd",
+    )
+    drop_in = SourceFile.of(
+        "containerd.service.d/10-env.conf",
+        "[Service]\nExecStart=\nExecStart=/opt/bin/containerd -c /etc/c.toml\n"
+        'WorkingDirectory=-~\nEnvironment="PATH=/opt/bin:/usr/bin" FOO=1\n',
+        "systemd",
+    )
+    found = service([unit, drop_in])
+    assert found is not None
+    assert found.source is drop_in
+    assert [(w.value, w.span) for w in found.words] == [
+        ("/opt/bin/containerd", Span(3, 11, 3, 30)),
+        ("-c", Span(3, 31, 3, 33)),
+        ("/etc/c.toml", Span(3, 34, 3, 45)),
+    ]
+    assert (found.working_directory, found.path) == ("/root", ("/opt/bin", "/usr/bin"))
+    cleared = SourceFile.of("x.conf", "[Service]\nExecStart=\n", "systemd")
+    assert service([unit, cleared]) is None

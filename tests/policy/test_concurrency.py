@@ -50,7 +50,7 @@ def test_decisions_are_the_same_from_many_threads(
     which: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A small cache, so that threads also race on the cache being dropped when full.
-    monkeypatch.setattr(engine, "CACHE_SIZE", 257)
+    monkeypatch.setattr(engine, "CACHE_BYTES", 257 * engine.ENTRY_OVERHEAD)
     work = [(n, c) for n in corpus() for c in ("request", "config")]
     sequential = fresh(which)
     expected = [sequential.decide(n, c) for n, c in work]

@@ -11,7 +11,7 @@ from shimpolicy.lint.engine import LintResult, lint_paths
 from shimpolicy.lint.finding import Finding, Location
 from shimpolicy.policy import Policy
 from shimpolicy.report import WRITERS
-from tests.conftest import FIXTURES, SHARED
+from tests.conftest import FIXTURES, ROOT, SHARED
 
 
 def _sarif_schema() -> dict[str, Any]:
@@ -155,3 +155,90 @@ def test_sarif_uris_are_encoded_and_absolute_paths_are_file_uris() -> None:
         {"uri": "my%20configs/compose.yaml", "uriBaseId": "%SRCROOT%"},
         {"uri": "file:///etc/docker/daemon.json"},
     ]
+
+
+def test_sarif_rules_link_their_pages_and_rank_execution_paths_as_security() -> None:
+    from shimpolicy.rulesdoc import REPOSITORY
+
+    f102 = FINDING._replace(rule="SP102", related=())
+    doc = json.loads(WRITERS["sarif"](LintResult(1, (FINDING, f102))))
+    _validate(doc)
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == REPOSITORY
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert rules["SP104"]["helpUri"] == f"{REPOSITORY}/blob/main/docs/rules/SP104.md"
+    assert (ROOT / "docs" / "rules" / "SP104.md").is_file()
+    assert rules["SP104"]["properties"]["security-severity"] == "9.1"
+    assert "security-severity" not in rules["SP102"]["properties"]
+
+
+def test_security_severity_is_on_exactly_the_rules_that_stop_a_path_being_executed() -> None:
+    from shimpolicy.lint.rulebook import catalog
+
+    ranked = {d.id: float(d.security_severity) for d in catalog().values() if d.security_severity}
+    assert sorted(ranked) == ["SP103", "SP104", "SP106", "SP803"]
+    assert all(0.0 < v <= 10.0 for v in ranked.values())
+
+
+def test_sarif_fingerprints_follow_a_finding_when_lines_move() -> None:
+    a = FINDING._replace(related=())
+    moved = a._replace(line=40, end_line=40)
+    twin = a._replace(line=9, end_line=9)  # the same rule, file and message again
+
+    def prints(*findings: Finding) -> list[str]:
+        doc = json.loads(WRITERS["sarif"](LintResult(1, findings)))
+        _validate(doc)
+        return [r["partialFingerprints"]["shimpolicyFinding/v1"] for r in doc["runs"][0]["results"]]
+
+    (first,) = prints(a)
+    assert prints(moved) == [first]
+    assert len(set(prints(a, twin))) == 2
+    (other,) = prints(a._replace(message="bad: another path"))
+    assert other != first
+
+
+@pytest.mark.parametrize("command", ["lint", "check"])
+def test_output_schemas_are_valid_and_versioned(command: str) -> None:
+    import jsonschema
+
+    from shimpolicy.report.json import VERSION, schema
+    from shimpolicy.rulesdoc import REPOSITORY
+
+    s = schema(command)
+    jsonschema.Draft202012Validator.check_schema(s)
+    assert s["properties"]["version"] == {
+        "const": VERSION,
+        "description": "The version of this format.",
+    }
+    assert s["$id"].startswith(REPOSITORY + "/")
+
+
+def test_lint_json_of_a_real_run_follows_its_schema() -> None:
+    import jsonschema
+
+    from shimpolicy.report.json import schema
+
+    result = lint_paths([str(FIXTURES / "links"), str(FIXTURES / "compose")], Policy.default())
+    doc = json.loads(WRITERS["json"](result))
+    assert any(f["related"] for f in doc["findings"])
+    jsonschema.Draft202012Validator(schema("lint")).validate(doc)
+    # The schema holds what it says: a finding without its rule is refused.
+    del doc["findings"][0]["rule"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema("lint")).validate(doc)
+
+
+def test_check_json_follows_its_schema() -> None:
+    import io
+
+    import jsonschema
+
+    from shimpolicy.cli import main
+    from shimpolicy.report.json import schema
+
+    out = io.StringIO()
+    names = ["io.containerd.kata.v2", "/tmp/x", "", "runc", "io.containerd.runtime.v1.linux"]
+    main(["check", "--format", "json", "--containerd", "1.7", "--", *names], stdout=out)
+    doc = json.loads(out.getvalue())
+    assert doc["version"] == 1
+    jsonschema.Draft202012Validator(schema("check")).validate(doc)
