@@ -15,16 +15,25 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 from __future__ import annotations
 
 import posixpath
-import re
 
 from .._typing import NamedTuple
 from ..grammar.catalog import shim_for_binary
 from ..grammar.name import parse
 from ..grammar.versions import containerd_release, containerd_series
-from ..syntax import Mapping, Node, Scalar, Sequence, Span
+from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from ..syntax.toml import parse_toml
 from .context import LintContext, location
-from .facts import ContainerdConfig, Facts, HandlerDef, configs_in_scope, placeholder
+from .cri_view import (
+    CRI_V1,
+    CRI_V2,
+    CRI_V3,
+    CriSection,
+    CriView,
+    HandlerDef,
+    max_config_version,
+    refuses_newer_version,
+)
+from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
 from .kubernetes import handler_name_for, label_errors
@@ -32,9 +41,6 @@ from .links import toml_key
 from .source import SourceFile
 
 # C5: the CRI plugin's key in each config layout.
-CRI_V1 = "cri"
-CRI_V2 = "io.containerd.grpc.v1.cri"
-CRI_V3 = "io.containerd.cri.v1.runtime"
 CRI_PLUGINS = (CRI_V1, CRI_V2, CRI_V3)
 LEGACY_V1 = "io.containerd.runtime.v1.linux"  # C4
 RUNC_SHIMS = frozenset({"containerd-shim-runc-v1", "containerd-shim-runc-v2"})
@@ -42,10 +48,30 @@ RUNC_SHIMS = frozenset({"containerd-shim-runc-v1", "containerd-shim-runc-v2"})
 REMOVED_RUNTIME_KEYS = ("runtime_engine", "runtime_root")
 REMOVED_TABLES = ("default_runtime", "untrusted_workload_runtime")
 _FAILS_AT_START = "`container.Runtime.Name must be set: invalid argument`"
+# containerd's TOML readers on a file they cannot parse: go-toml v1 (1.x) and v2 (2.x).
+_TOML_REFUSALS = (
+    ("is already defined at line", "`duplicated tables`", "`toml: table … already exists`"),
+    (
+        "is already defined as",
+        "`The following key was defined twice: …`",
+        "`toml: key … is already defined`",
+    ),
+)
 
 
 def load(source: SourceFile) -> Mapping:
-    return parse_toml(source.text)
+    try:
+        return parse_toml(source.text)
+    except SyntaxProblem as e:
+        # containerd cannot read what this reader cannot: it does not start.
+        said = next(
+            (f" (1.x: {v1}; 2.x: {v2})" for k, v1, v2 in _TOML_REFUSALS if k in e.message), ""
+        )
+        raise SyntaxProblem(
+            f"{e.message}; containerd cannot parse it either and does not start{said}",
+            e.line,
+            e.column,
+        ) from None
 
 
 class _Section(NamedTuple):
@@ -54,11 +80,15 @@ class _Section(NamedTuple):
     plugin: str
     key: Scalar  # the ``containerd`` key under the plugin
     table: Mapping  # the ``containerd`` table
+    plugin_table: Mapping  # the plugin's own table
 
     @property
     def header(self) -> str:
-        name = self.plugin if self.plugin == CRI_V1 else f'"{self.plugin}"'
-        return f"plugins.{name}.containerd"
+        return _header(self.plugin) + ".containerd"
+
+
+def _header(plugin: str) -> str:
+    return f"plugins.{plugin}" if plugin == CRI_V1 else f'plugins."{plugin}"'
 
 
 def _sections(doc: Mapping) -> list[_Section]:
@@ -72,7 +102,7 @@ def _sections(doc: Mapping) -> list[_Section]:
             continue
         key, table = plugin.key("containerd"), plugin.get("containerd")
         if key is not None and isinstance(table, Mapping):
-            found.append(_Section(name, key, table))
+            found.append(_Section(name, key, table, plugin))
     return found
 
 
@@ -115,36 +145,52 @@ def _at(source: SourceFile, node: Node | None) -> Location | None:
     return location(source, node.span) if node is not None else None
 
 
-def _legacy_default(source: SourceFile, section: _Section) -> HandlerDef | None:
-    """1.x ``default_runtime``, when it takes effect (a non-empty runtime_type)."""
-    key, table = section.table.key("default_runtime"), section.table.get("default_runtime")
+def _effective_table(source: SourceFile, section: _Section, name: str) -> HandlerDef | None:
+    """1.x ``default_runtime`` / ``untrusted_workload_runtime``, when it takes effect (a
+    non-empty runtime_type)."""
+    key, table = section.table.key(name), section.table.get(name)
     if key is None or not isinstance(table, Mapping) or not _text(table.get("runtime_type")):
         return None
-    return _handler(source, key, table)._replace(name="default")
+    return _handler(source, key, table)
+
+
+def _strings(doc: Mapping, key: str) -> list[Scalar]:
+    node = doc.get(key)
+    if not isinstance(node, Sequence):
+        return []
+    return [n for n in node.items if isinstance(n, Scalar) and isinstance(n.value, str)]
 
 
 def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
     """What this file defines for the CRI, in the form links.py compares across files."""
     handlers: list[HandlerDef] = []
+    cri_sections: list[CriSection] = []
     at: Location | None = None
     defines = False
-    default_name: str | None = None
+    first_default: str | None = None
     legacy: HandlerDef | None = None
     sections = _sections(doc)
     for section in sections:
         key, runtimes = _runtimes(section)
+        found: tuple[HandlerDef, ...] | None = None
         if key is not None and runtimes is not None:
             defines = True
             at = at or location(source, key.span)
-            handlers.extend(
+            found = tuple(
                 _handler(source, k, v) for k, v in runtimes.pairs() if isinstance(v, Mapping)
             )
+            handlers.extend(found)
         at = at or location(source, section.key.span)
         name = section.table.get("default_runtime_name")
-        if default_name is None and name is not None:
+        default_name: str | None = None
+        if name is not None:
             text = _text(name)
             default_name = "" if text is None or placeholder(text) else text
-        legacy = legacy or _legacy_default(source, section)
+            first_default = default_name if first_default is None else first_default
+        default = _effective_table(source, section, "default_runtime")
+        legacy = legacy or (default._replace(name="default") if default else None)
+        untrusted = _effective_table(source, section, "untrusted_workload_runtime")
+        cri_sections.append(CriSection(section.plugin, found, default_name, default, untrusted))
     imports = doc.get("imports")
     return ContainerdConfig(
         path=source.path,
@@ -152,9 +198,12 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
         version=_version(doc),
         handlers=tuple(handlers),
         defines_runtimes=defines,
-        default_name=default_name,
+        default_name=first_default,
         legacy_default=legacy,
         imports=isinstance(imports, Sequence) and bool(imports.items),
+        sections=tuple(cri_sections),
+        disabled_plugins=tuple(str(n.value) for n in _strings(doc, "disabled_plugins")),
+        version_less=doc.get("version") is None,
         cri=bool(sections),
     )
 
@@ -222,7 +271,41 @@ def merge_imports(configs: list[ContainerdConfig], containerd: str) -> Container
         default_name=names[-1] if names else None,
         imports=False,
         cri=any(c.cri for c in configs),
+        sections=_merge_sections([s for c in configs for s in c.sections]),
     )
+
+
+def _merge_sections(sections: list[CriSection]) -> tuple[CriSection, ...]:
+    """2.x merges the same plugin's tables from several files, a later value winning key by
+    key (a handler's fields one by one)."""
+    merged: dict[str, CriSection] = {}
+    for section in sections:
+        old = merged.get(section.plugin)
+        if old is None:
+            merged[section.plugin] = section
+            continue
+        runtimes = {h.name: h for h in old.runtimes or ()}
+        for h in section.runtimes or ():
+            before = runtimes.get(h.name)
+            if before is not None:
+                h = h._replace(
+                    **{
+                        f: getattr(before, f)
+                        for f in HandlerDef._fields
+                        if getattr(h, f) is None and f != "builtin"
+                    }
+                )
+            runtimes[h.name] = h
+        merged[section.plugin] = CriSection(
+            section.plugin,
+            tuple(runtimes.values())
+            if old.runtimes is not None or section.runtimes is not None
+            else None,
+            section.default_name if section.default_name is not None else old.default_name,
+            section.legacy_default or old.legacy_default,
+            section.untrusted or old.untrusted,
+        )
+    return tuple(merged.values())
 
 
 def collect(doc: Mapping, source: SourceFile, facts: Facts) -> None:
@@ -234,143 +317,515 @@ def collect(doc: Mapping, source: SourceFile, facts: Facts) -> None:
 
 def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     config = config_facts(doc, source)
-    _check_version(doc, source, ctx)
-    sections = _sections(doc)
-    plugins = doc.get("plugins")
-    has_v2 = isinstance(plugins, Mapping) and plugins.get(CRI_V2) is not None
-    versionless = doc.get("version") is None
-    for section in sections:
-        if _check_layout(section, config.version, has_v2, versionless, source, ctx):
-            _check_section(section, config, source, ctx)
+    if not _check_version(doc, source, ctx):
+        return  # containerd refuses the file before reading any plugin
+    short = _check_plugin_ids(doc, config, source, ctx)
+    if config.cri_off(ctx.containerd):
+        return  # the CRI plugin is not loaded: its settings cannot fail anything
+    view = config.view(ctx.containerd)
+    read = {s.plugin: s for s in _sections(doc) if s.plugin in view.read}
+    for section in _sections(doc):
+        if section.plugin not in read:
+            _report_ignored(section, config, view, short, source, ctx)
+    replaced = [p for p in view.read if read[p].table.get("runtimes") is not None]
+    for plugin in replaced[:-1]:
+        _report_replaced(read[plugin], read[replaced[-1]], source, ctx)
+    for plugin in view.read:
+        _check_section(read[plugin], config, view, source, ctx)
 
 
-def _minor(containerd: str) -> int | None:
-    m = re.match(r"2\.(\d+)", containerd)
-    return int(m.group(1)) if m else None
-
-
-def _max_version(containerd: str) -> int:
-    """The newest config version this containerd reads (RELEASES.md; C5)."""
-    if containerd_series(containerd) != "2":
-        return 2
-    minor = _minor(containerd)
-    return 3 if minor is not None and minor < 3 else 4  # version 4 came with 2.3
-
-
-def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
+def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> bool:
+    """SP408 and SP407; False when containerd refuses the file for its version."""
     node = doc.get("version")
     c = ctx.containerd
+    newest = max_config_version(c)
     if node is not None and not (isinstance(node, Scalar) and node.kind == "integer"):
         ctx.report(
             source,
             node.span,
             "SP408",
-            f"`version` must be an integer such as `version = {_max_version(c)}`: containerd "
+            f"`version` must be an integer such as `version = {newest}`: containerd "
             "cannot decode this value and refuses to start",
         )
-        return
+        return False
     version = _version(doc)
-    newest = _max_version(c)
     span = node.span if node is not None else source.whole()
+    two = containerd_series(c) == "2"
     if version > newest:
-        if containerd_series(c) != "2":
-            detail = (
-                f"containerd {c} reads config versions up to 2: from 1.6.32 and 1.7.17 it "
-                f"refuses to start (`unsupported config version `{version}``), earlier "
-                f"releases ignore the version-{version} plugin sections"
+        if not two and not refuses_newer_version(c):
+            ctx.report(
+                source,
+                span,
+                "SP408",
+                f"config version {version} is newer than containerd {c} reads (2): it starts, "
+                f"ignores the plugin sections it cannot place, and still reads "
+                f'`[plugins."{CRI_V2}"]` with its own rules; from 1.6.32 and 1.7.17 it '
+                f"refuses to start (`unsupported config version `{version}``)",
+                severity="warning",
             )
-        else:
-            detail = (
-                f"containerd {c} reads config versions up to {newest} and refuses to start: "
-                f"`expected containerd config version equal to or less than `{newest}`, "
-                f"got `{version}``"
-            )
-        ctx.report(source, span, "SP408", f"config version {version} is too new: {detail}")
-        return
+            return True
+        detail = (
+            f"`unsupported config version `{version}``"
+            if not two
+            else f"`expected containerd config version equal to or less than `{newest}`, "
+            f"got `{version}``"
+        )
+        ctx.report(
+            source,
+            span,
+            "SP408",
+            f"config version {version} is too new: containerd {c} reads config versions up "
+            f"to {newest} and refuses to start ({detail})",
+        )
+        return False
     which = (
         "no `version` key, so this is a version 1 config"
         if node is None
         else f"config version {version}"
     )
-    if containerd_series(c) == "2" and version < 3:
+    if two and version < newest and (version == 2 or containerd_release(c) >= (2, 3, 0)):
         ctx.report(
             source,
             span,
             "SP407",
             f"{which}: containerd {c} converts it at every start (`Configuration migrated "
-            f"from version {version}, use `containerd config migrate` to avoid migration`); "
-            "`containerd config migrate` writes the version 3 equivalent",
+            f"from version {version if node is not None else 0}, use `containerd config "
+            "migrate` to avoid migration`); `containerd config migrate` writes the version "
+            f"{newest} equivalent",
         )
-    elif version == 1:
+    elif version == 1 and not two:
         ctx.report(
             source,
             span,
             "SP407",
-            f"{which}, which containerd {c} reads but deprecates; containerd 2.0 converts "
-            "it at every start: write `version = 2` and the "
-            f'`plugins."{CRI_V2}"` layout',
+            f"{which}, which containerd {c} reads but deprecates; containerd 2.0 to 2.2 drop "
+            "its CRI settings when they upgrade it",
         )
+    return True
 
 
-def _check_layout(
-    section: _Section,
-    version: int,
-    has_v2: bool,
-    versionless: bool,
-    source: SourceFile,
-    ctx: LintContext,
+def _check_plugin_ids(
+    doc: Mapping, config: ContainerdConfig, source: SourceFile, ctx: LintContext
 ) -> bool:
-    """SP409: a CRI section the target containerd never reads for this config version.
-    True when the section is read (and so worth checking further)."""
+    """SP413: plugin ids containerd refuses when it loads the file.  True when the file has
+    short plugin keys or short ``disabled_plugins``/``required_plugins`` entries (which
+    ``version = 2`` would make fatal on 1.x)."""
     c = ctx.containerd
     two = containerd_series(c) == "2"
-    if version >= 3 and not two:
-        return True  # SP408 already says containerd cannot read the file
+    version = config.version
+    plugins = doc.get("plugins")
+    keys = [k for k, _ in plugins.items] if isinstance(plugins, Mapping) else []
+    short_keys = [k for k in keys if len(str(k.value).split(".")) < 4]
+    lists = {name: _strings(doc, name) for name in ("disabled_plugins", "required_plugins")}
+    short_entries = [n for v in lists.values() for n in v if len(str(n.value).split(".")) < 4]
+    fails = f"containerd {c} does not start"
+    if not two and version >= 2:
+        # 1.x ValidateV2: every id needs at least four dot-separated parts.
+        for name, entries in lists.items():
+            what = "disabled" if name == "disabled_plugins" else "required"
+            for n in entries:
+                if len(str(n.value).split(".")) < 4:
+                    ctx.report(
+                        source,
+                        n.span,
+                        "SP413",
+                        f'{fails}: `invalid {what} plugin URI "{n.value}" expect '
+                        f"io.containerd.x.vx`; a version {version} config names plugins by "
+                        "their full id (`io.containerd.grpc.v1.cri`, not `cri`)",
+                    )
+        for k in short_keys:
+            ctx.report(
+                source,
+                k.span,
+                "SP413",
+                f'{fails}: `invalid plugin key URI "{k.value}" expect io.containerd.x.vx`; '
+                f"a version {version} config names plugins by their full id "
+                f"(`{_full_id(str(k.value))}`)",
+            )
+    elif two and version >= 2:
+        for name, entries in lists.items():
+            what = "disabled" if name == "disabled_plugins" else "required"
+            for n in entries:
+                if "." not in str(n.value):
+                    ctx.report(
+                        source,
+                        n.span,
+                        "SP413",
+                        f'{fails}: `invalid {what} plugin URI "{n.value}" expect '
+                        f"io.containerd.x.vx`; name the plugin by its full id "
+                        f"(`{_full_id(str(n.value))}`)",
+                    )
+    elif not two and version == 1:
+        # 1.x matches a version 1 file's required plugins against short ids.
+        for n in lists["required_plugins"]:
+            if "." in str(n.value):
+                ctx.report(
+                    source,
+                    n.span,
+                    "SP413",
+                    f"{fails}: `required plugin [{n.value}] not included`: a version 1 config "
+                    "names plugins by their short id (`cri`)",
+                )
+    return bool(short_keys or short_entries)
+
+
+_CORE_PLUGINS = {
+    "cri": CRI_V2,
+    "cgroups": "io.containerd.monitor.v1.cgroups",
+    "linux": "io.containerd.runtime.v1.linux",
+    "scheduler": "io.containerd.gc.v1.scheduler",
+    "bolt": "io.containerd.metadata.v1.bolt",
+    "task": "io.containerd.runtime.v2.task",
+    "opt": "io.containerd.internal.v1.opt",
+    "restart": "io.containerd.internal.v1.restart",
+    "overlayfs": "io.containerd.snapshotter.v1.overlayfs",
+    "native": "io.containerd.snapshotter.v1.native",
+    "devmapper": "io.containerd.snapshotter.v1.devmapper",
+    "zfs": "io.containerd.snapshotter.v1.zfs",
+    "btrfs": "io.containerd.snapshotter.v1.btrfs",
+    "aufs": "io.containerd.snapshotter.v1.aufs",
+}
+
+
+def _full_id(short: str) -> str:
+    """The full id containerd 2.x gives a version 1 plugin name (``cri`` → grpc.v1.cri)."""
+    return _CORE_PLUGINS.get(short, f"io.containerd.grpc.v1.{short}")
+
+
+def _report_ignored(
+    section: _Section,
+    config: ContainerdConfig,
+    view: CriView,
+    short: bool,
+    source: SourceFile,
+    ctx: LintContext,
+) -> None:
+    """SP409: a CRI section the target never reads for this config version."""
+    c = ctx.containerd
+    version = config.version
     plugin = section.plugin
-    if version >= 3:
-        expected = CRI_V3
-    elif not two:
-        expected = CRI_V1 if version == 1 else CRI_V2
-    elif plugin == CRI_V3 and has_v2:
-        ctx.report(
-            source,
-            section.key.span,
-            "SP409",
-            f"`[{section.header}]` is ignored: converting this version {version} config, "
-            f'containerd {c} replaces it with `[plugins."{CRI_V2}"]`; set `version = 3` and '
-            "keep one of the two",
+    two = view.two
+    if not two and version >= 2 and plugin == CRI_V1:
+        return  # a short plugin key: SP413, containerd does not start
+    which = f"version {version} config" + (" (no `version` key)" if config.version_less else "")
+    read = view.read[-1] if view.read else None
+    if not two:
+        wanted = _header(CRI_V1 if version <= 1 else CRI_V2) + ".containerd"
+        hint = ""
+        if version <= 1 and plugin == CRI_V2 and not short:
+            hint = "; add `version = 2` at the top"
+        why = f"containerd {c} reads the CRI runtimes of a {which} from `[{wanted}]`{hint}"
+        if plugin == CRI_V3:
+            why = (
+                f"containerd {c} never reads a version 3 section (`{_header(CRI_V3)}` came "
+                "with 2.0)"
+            )
+    elif version <= 1 and plugin in (CRI_V1, CRI_V2):
+        why = (
+            f"containerd {c} upgrades a {which} without moving its CRI settings (2.3 does); "
+            f"write them under `[{_header(CRI_V3)}.containerd]` with `version = 3`"
         )
-        return False
+    elif plugin == CRI_V3 and read is not None:
+        why = (
+            f"converting this {which}, containerd {c} replaces it with `[{_header(read)}]` "
+            "(2.0.2 and later merge the two); set `version = 3` and keep one of the two"
+        )
+    elif plugin == CRI_V1:
+        why = f"containerd {c} reads no `cri` plugin in a {which}, only full plugin ids"
     else:
-        expected = CRI_V2 if plugin == CRI_V1 and version != 1 else plugin
-    if plugin == expected:
-        return True
-    wanted = _Section(expected, section.key, section.table).header
-    which = f"version {version} config" + (" (no `version` key)" if versionless else "")
-    hint = "; add `version = 2` at the top" if version == 1 and expected == CRI_V1 else ""
+        why = (
+            f"containerd {c} does not migrate a {which}: it reads only "
+            f"`[{_header(CRI_V3)}.containerd]`"
+            + ("" if version != 3 else " (2.3 and later migrate version 3 files)")
+        )
+    _, runtimes = _runtimes(section)
+    used = sorted(
+        cls.handler
+        for cls in classes_in_scope(ctx.facts, source.path)
+        if cls.handler is not None
+        and runtimes is not None
+        and runtimes.get(cls.handler)
+        and cls.handler not in view.handlers
+    )
+    lost = f"; RuntimeClass handler(s) {', '.join(map(repr, used))} will not exist" if used else ""
     ctx.report(
         source,
         section.key.span,
         "SP409",
-        f"`[{section.header}]` is ignored: containerd {c} reads the CRI runtimes of a "
-        f"{which} from `[{wanted}]`{hint}",
+        f"`[{section.header}]` is ignored: {why}{lost}",
+        severity="error" if used else None,
     )
-    return False
+
+
+def _report_replaced(old: _Section, new: _Section, source: SourceFile, ctx: LintContext) -> None:
+    key, kept = old.table.key("runtimes"), new.table.key("runtimes")
+    if key is None or kept is None:
+        return
+    ctx.report(
+        source,
+        key.span,
+        "SP409",
+        f"`[{old.header}.runtimes]` is replaced: containerd {ctx.containerd} merges "
+        f"`[{_header(old.plugin)}]` into `[{_header(new.plugin)}]` and keeps the newer "
+        "section's `runtimes` table whole, so only its handlers exist",
+        related=(location(source, kept.span, "the runtimes kept"),),
+    )
 
 
 def _check_section(
-    section: _Section, config: ContainerdConfig, source: SourceFile, ctx: LintContext
+    section: _Section, config: ContainerdConfig, view: CriView, source: SourceFile, ctx: LintContext
 ) -> None:
-    merges = config.merges(ctx.containerd)
+    merges = view.two
+    _check_types(section, view, source, ctx)
     runtimes_key, runtimes = _runtimes(section)
-    default = config.default_handler(ctx.containerd)
+    default = view.default
     if runtimes is not None:
         for key, table in runtimes.pairs():
             if isinstance(table, Mapping):
                 _check_handler(str(key.value), key, table, default, merges, source, ctx)
+                _check_handler_fields(str(key.value), table, source, ctx)
     for name in REMOVED_TABLES:
         _check_legacy_table(section, name, runtimes, merges, source, ctx)
-    _check_default_name(section, config, runtimes_key, source, ctx)
+    _check_plugin_options(section, view, source, ctx)
+    winner = [p for p in view.read if _has(config, p, "default_runtime_name")]
+    if winner and winner[-1] == section.plugin:
+        _check_default_name(section, config, view, runtimes_key, source, ctx)
+    elif not winner and section.plugin == view.read[-1]:
+        _check_default_name(section, config, view, _last_runtimes_key(view, section), source, ctx)
+
+
+def _has(config: ContainerdConfig, plugin: str, key: str) -> bool:
+    section = next((s for s in config.sections if s.plugin == plugin), None)
+    return (
+        section is not None and key == "default_runtime_name" and section.default_name is not None
+    )
+
+
+def _last_runtimes_key(view: CriView, section: _Section) -> Scalar | None:
+    return section.table.key("runtimes")
+
+
+# Go types of the CRI runtime fields containerd decodes (internal/cri/config, pkg/cri/config):
+# TOML key -> (Go struct field, Go type, TOML kinds that decode).
+_Field = tuple[str, str, tuple[str, ...]]
+_STRING: tuple[str, ...] = ("string",)
+_BOOL: tuple[str, ...] = ("boolean",)
+_HANDLER_FIELDS: dict[str, _Field] = {
+    "runtime_type": ("Type", "string", _STRING),
+    "runtime_path": ("Path", "string", _STRING),
+    "runtime_engine": ("Engine", "string", _STRING),
+    "runtime_root": ("Root", "string", _STRING),
+    "base_runtime_spec": ("BaseRuntimeSpec", "string", _STRING),
+    "cni_conf_dir": ("NetworkPluginConfDir", "string", _STRING),
+    "snapshotter": ("Snapshotter", "string", _STRING),
+    "sandboxer": ("Sandboxer", "string", _STRING),
+    "io_type": ("IOType", "string", _STRING),
+    "privileged_without_host_devices": ("PrivilegedWithoutHostDevices", "bool", _BOOL),
+    "privileged_without_host_devices_all_devices_allowed": (
+        "PrivilegedWithoutHostDevicesAllDevicesAllowed",
+        "bool",
+        _BOOL,
+    ),
+    "cgroup_writable": ("CgroupWritable", "bool", _BOOL),
+    "cni_max_conf_num": ("NetworkPluginMaxConfNum", "int", ("integer",)),
+    "options": ("Options", "map[string]interface {}", ("table",)),
+}
+_CONTAINERD_FIELDS: dict[str, _Field] = {
+    "default_runtime_name": ("DefaultRuntimeName", "string", _STRING),
+    "runtimes": ("Runtimes", "map[string]config.Runtime", ("table",)),
+    "no_pivot": ("NoPivot", "bool", _BOOL),
+}
+
+
+def _toml_kind(node: Node) -> str:
+    if isinstance(node, Mapping):
+        return "table"
+    if isinstance(node, Sequence):
+        return "array"
+    if isinstance(node, Scalar):
+        if isinstance(node.value, bool):
+            return "boolean"
+        if isinstance(node.value, str):
+            return "string"
+        if isinstance(node.value, int):
+            return "integer"
+        if isinstance(node.value, float):
+            return "float"
+        return "datetime"
+    return "value"
+
+
+def _check_types(section: _Section, view: CriView, source: SourceFile, ctx: LintContext) -> None:
+    """SP415: a value containerd cannot decode into its CRI configuration: it exits."""
+    tables: list[tuple[Mapping, dict[str, _Field], str]] = [
+        (section.table, _CONTAINERD_FIELDS, "ContainerdConfig")
+    ]
+    runtimes = section.table.get("runtimes")
+    if isinstance(runtimes, Mapping):
+        for key, table in runtimes.pairs():
+            if isinstance(table, Mapping):
+                tables.append((table, _HANDLER_FIELDS, "Runtime"))
+            else:
+                _type_error(
+                    key.span,
+                    table,
+                    "runtimes." + str(key.value),
+                    ("Runtime", "config.Runtime"),
+                    view,
+                    section,
+                    source,
+                    ctx,
+                )
+    for table, fields, struct in tables:
+        for key, node in table.items:
+            field = fields.get(str(key.value))
+            if field is None or _toml_kind(node) in field[2]:
+                continue
+            _type_error(
+                node.span,
+                node,
+                str(key.value),
+                (f"{struct}.{field[0]}", field[1]),
+                view,
+                section,
+                source,
+                ctx,
+            )
+
+
+def _type_error(
+    span: Span,
+    node: Node,
+    key: str,
+    field: tuple[str, str],
+    view: CriView,
+    section: _Section,
+    source: SourceFile,
+    ctx: LintContext,
+) -> None:
+    kind = _toml_kind(node)
+    c = ctx.containerd
+    if not view.two:
+        said = f"go-toml: `Can't convert … to {field[1]}`"
+    elif key == "runtimes" and section.plugin != CRI_V3:
+        said = (
+            f"it panics migrating the CRI settings: `interface conversion: interface {{}} is "
+            f"{_go_value(kind)}, not map[string]interface {{}}`"
+        )
+    else:
+        said = (
+            f"`toml: cannot decode TOML {kind} into struct field config.{field[0]} of type "
+            f"{field[1]}`"
+        )
+    want = (
+        "a table" if field[1].startswith("map") or field[1] == "config.Runtime" else f"a {field[1]}"
+    )
+    ctx.report(
+        source,
+        span,
+        "SP415",
+        f"`{key}` must be {want}, not {_a(kind)}: containerd {c} cannot decode it and does "
+        f"not start ({said})",
+    )
+
+
+def _go_value(kind: str) -> str:
+    return {"string": "string", "integer": "int64", "float": "float64", "boolean": "bool"}.get(
+        kind, "[]interface {}"
+    )
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _check_handler_fields(name: str, table: Mapping, source: SourceFile, ctx: LintContext) -> None:
+    """SP416: handler fields the CRI plugin refuses when it loads (src v2.3.4
+    internal/cri/config/config.go; v1.7 pkg/cri/config/config.go)."""
+    c = ctx.containerd
+    release = containerd_release(c)
+    fails = f"the CRI plugin of containerd {c} fails to load and no pod can start"
+    allowed = table.get("privileged_without_host_devices_all_devices_allowed")
+    privileged = table.get("privileged_without_host_devices")
+    if (
+        release >= (1, 7, 0)
+        and isinstance(allowed, Scalar)
+        and allowed.value is True
+        and not (isinstance(privileged, Scalar) and privileged.value is True)
+    ):
+        ctx.report(
+            source,
+            allowed.span,
+            "SP416",
+            f"handler '{name}': {fails} (`` `privileged_without_host_devices_all_devices_allowed` "
+            "requires `privileged_without_host_devices` to be enabled ``); set "
+            "`privileged_without_host_devices = true` too, or remove this key",
+        )
+    if release < (2, 0, 0):
+        return
+    io_type = table.get("io_type")
+    if isinstance(io_type, Scalar) and io_type.value not in ("", "fifo", "streaming"):
+        ctx.report(
+            source,
+            io_type.span,
+            "SP416",
+            f"handler '{name}': `io_type` is {io_type.value!r}: {fails} (`` `io_type` can only "
+            'be `streaming` or `named_pipe` ``; the values it takes are "fifo", the default, '
+            'and "streaming")',
+        )
+    writable = table.get("cgroup_writable")
+    if release >= (2, 1, 0) and isinstance(writable, Scalar) and writable.value is True:
+        ctx.report(
+            source,
+            writable.span,
+            "SP416",
+            f"handler '{name}': on a host with cgroup v1 {fails} (`runtime {name}: "
+            "`cgroup_writable` is only supported on cgroup v2`); containerd only accepts it on "
+            "cgroup v2 hosts",
+            severity="warning",
+        )
+
+
+def _check_plugin_options(
+    section: _Section, view: CriView, source: SourceFile, ctx: LintContext
+) -> None:
+    """SP414: 1.x ``systemd_cgroup`` and ``no_pivot`` only work with the legacy runtime as
+    the default; 2.x ignores both (SP406)."""
+    c = ctx.containerd
+    for name, table in (("systemd_cgroup", section.plugin_table), ("no_pivot", section.table)):
+        node = table.get(name)
+        if not (isinstance(node, Scalar) and node.value is True):
+            continue
+        if view.two:
+            ctx.report(
+                source,
+                node.span,
+                "SP406",
+                f"`{name}` was removed in containerd 2.0, which ignores it (`Ignoring unknown key "
+                "in TOML for plugin`)"
+                + (
+                    "; set `SystemdCgroup = true` in the runc handler's `options` instead"
+                    if name == "systemd_cgroup"
+                    else ""
+                ),
+            )
+            continue
+        default = view.handlers.get(view.default or "")
+        if default is not None and default.runtime_type == LEGACY_V1:
+            continue
+        instead = (
+            "set `SystemdCgroup = true` in the runc handler's `options` instead"
+            if name == "systemd_cgroup"
+            else "remove it (runc's `NoPivotRoot` option does this for io.containerd.runc.v2)"
+        )
+        ctx.report(
+            source,
+            node.span,
+            "SP414",
+            f"`{name} = true` but the default handler is not {LEGACY_V1}: the CRI plugin of "
+            f"containerd {c} fails to load and no pod can start (`` `{name}` only works for "
+            f"runtime {LEGACY_V1} ``); {instead}",
+        )
 
 
 def _check_handler(
@@ -397,7 +852,18 @@ def _check_handler(
     effective = _check_runtime_type(name, key, table, merges, source, ctx)
     path = table.get("runtime_path")
     path_text = _text(path)
-    if path is not None and path_text:
+    release = containerd_release(ctx.containerd)
+    if path is not None and path_text and (release < (1, 6, 21) or release == (1, 7, 0)):
+        # SPEC §6 (live 1.6.20): ignored until 1.6.21 and 1.7.1; the runtime_type's shim runs.
+        ctx.report(
+            source,
+            path.span,
+            "SP418",
+            f"{what} `runtime_path` is ignored by containerd {ctx.containerd} (honoured from "
+            "1.6.21 and 1.7.1): the shim of `runtime_type` runs instead; upgrade containerd, "
+            "or make the path the handler's `runtime_type`",
+        )
+    elif path is not None and path_text:
         # C5: sent as the shim path override and resolved through C2 like a runtime_type.
         ctx.check_name(source, path.span, path_text, "config", f"{what} runtime_path")
     _check_removed_keys(what, table, _text(table.get("runtime_type")), merges, source, ctx)
@@ -553,15 +1019,16 @@ def _check_legacy_table(
 def _check_default_name(
     section: _Section,
     config: ContainerdConfig,
+    view: CriView,
     runtimes_key: Scalar | None,
     source: SourceFile,
     ctx: LintContext,
 ) -> None:
     c = ctx.containerd
-    if not config.merges(c) and config.legacy_default is not None:
+    if not view.two and "default" in view.handlers and view.default == "default":
         return  # 1.x: an effective `default_runtime` replaces default_runtime_name
     node = section.table.get("default_runtime_name")
-    handlers = config.effective_handlers(c)
+    handlers = view.handlers
     known = ", ".join(f"'{h}'" for h in sorted(handlers)) or "none"
     fails = f"the CRI plugin of containerd {c} fails to load and no pod can start"
     if node is None:
@@ -572,10 +1039,9 @@ def _check_default_name(
                 "SP403",
                 '`default_runtime_name` is not set, so it is "runc", but containerd '
                 f"{c} replaces its built-in handlers with this file's `runtimes`, which "
-                "define no `runc`: the CRI plugin fails to load and no pod can start (`no "
-                "corresponding runtime configured in `containerd.runtimes` for `containerd` "
-                '`default_runtime_name = "runc"``); set `default_runtime_name` to one of '
-                f"{known}",
+                f"define no `runc`: {fails} (containerd: no corresponding runtime configured "
+                'in `containerd.runtimes` for `containerd` `default_runtime_name = "runc"); '
+                f"set `default_runtime_name` to one of {known}",
             )
         return
     name = _text(node)
@@ -598,9 +1064,9 @@ def _check_default_name(
             node.span,
             "SP403",
             f'`default_runtime_name = "{name}"` names no handler of this config: {fails} '
-            "(`no corresponding runtime configured in `containerd.runtimes` for `containerd` "
-            f'`default_runtime_name = "{name}"``); define `runtimes.{toml_key(name)}` or name '
-            f"one of {known}",
+            "(containerd: no corresponding runtime configured in `containerd.runtimes` for "
+            f'`containerd` `default_runtime_name = "{name}"); define `runtimes.{toml_key(name)}` '
+            f"or name one of {known}",
         )
 
 

@@ -21,6 +21,8 @@ from functools import cache
 
 from .._typing import NamedTuple
 from ..grammar.versions import containerd_series
+from .cri_view import CriSection, CriView, cri_view
+from .cri_view import HandlerDef as HandlerDef
 from .finding import Location
 from .scope import directory_of as _directory
 
@@ -40,67 +42,46 @@ def placeholder(value: str) -> str | None:
     return m.group() if m else None
 
 
-# C5: the handler every containerd has unless its config replaces it.
-BUILTIN_HANDLER = "runc"
-BUILTIN_RUNTIME_TYPE = "io.containerd.runc.v2"
-
-
-class HandlerDef(NamedTuple):
-    """One ``runtimes.<name>`` table of a containerd config (or the built-in ``runc``)."""
-
-    name: str
-    at: Location  # the handler's key, or where the built-in one would be defined
-    runtime_type: str | None  # None: not set in the file
-    type_at: Location | None = None
-    builtin: bool = False
-    # C5: the shim path override, runc's binary (``options.BinaryName``) and, on 2.x, the
-    # sandboxer; None when not set.
-    runtime_path: str | None = None
-    path_at: Location | None = None
-    binary_name: str | None = None
-    binary_at: Location | None = None
-    sandboxer: str | None = None
-
-
 class ContainerdConfig(NamedTuple):
     """What one containerd config defines for the CRI, before the version decides."""
 
     path: str
     at: Location  # the CRI ``runtimes`` table, or the CRI section, or the file's start
     version: int  # config version; 1 when no ``version`` key
-    handlers: tuple[HandlerDef, ...]
-    defines_runtimes: bool  # containerd 1.x: a ``runtimes`` table replaces the built-in one
-    default_name: str | None  # ``default_runtime_name`` as written; None when not set
+    handlers: tuple[HandlerDef, ...]  # every handler of every CRI section
+    defines_runtimes: bool  # a CRI section has a ``runtimes`` table
+    default_name: str | None  # ``default_runtime_name`` as first written; None when not set
     legacy_default: HandlerDef | None  # 1.x ``default_runtime`` with a runtime_type
     imports: bool  # ``imports`` lists other files, which may define more handlers
+    sections: tuple[CriSection, ...] = ()
+    disabled_plugins: tuple[str, ...] = ()
+    version_less: bool = False  # no ``version`` key
     cri: bool = False  # the file has a CRI plugin section (1.x: an import replaces it whole)
 
+    def cri_off(self, containerd: str) -> bool:
+        """Whether ``disabled_plugins`` switches off the plugin that reads the CRI runtimes:
+        ``cri`` in a version 1 file and ``io.containerd.grpc.v1.cri`` otherwise on 1.x,
+        ``io.containerd.cri.v1.runtime`` on 2.x."""
+        if containerd_series(containerd) == "2":
+            return "io.containerd.cri.v1.runtime" in self.disabled_plugins
+        wanted = "cri" if self.version <= 1 else "io.containerd.grpc.v1.cri"
+        return wanted in self.disabled_plugins
+
+    def view(self, containerd: str) -> CriView:
+        """The CRI configuration the release ends up with (lint/cri_view.py)."""
+        return cri_view(self.version, {s.plugin: s for s in self.sections}, containerd, self.at)
+
     def effective_handlers(self, containerd: str) -> dict[str, HandlerDef]:
-        """The handlers containerd ends up with (C5).  containerd 2.x decodes the file over
-        its defaults, so the built-in ``runc`` stays and a ``runc`` table without a
-        ``runtime_type`` keeps ``io.containerd.runc.v2``; containerd 1.x replaces the whole
-        ``runtimes`` map with the file's, and adds ``default_runtime`` as ``default``."""
-        merged = self.merges(containerd)
-        builtin = HandlerDef(BUILTIN_HANDLER, self.at, BUILTIN_RUNTIME_TYPE, None, builtin=True)
-        found: dict[str, HandlerDef] = {}
-        if merged or not self.defines_runtimes:
-            found[BUILTIN_HANDLER] = builtin
-        for handler in self.handlers:
-            if merged and handler.name == BUILTIN_HANDLER and handler.runtime_type is None:
-                handler = handler._replace(runtime_type=BUILTIN_RUNTIME_TYPE, type_at=None)
-            found[handler.name] = handler
-        if not merged and self.legacy_default is not None:
-            found["default"] = self.legacy_default
-        return found
+        """The handlers containerd ends up with (C5; none when the CRI plugin is off)."""
+        return {} if self.cri_off(containerd) else self.view(containerd).handlers
 
     def default_handler(self, containerd: str) -> str | None:
         """The handler pods without a RuntimeClass get (K4); None when a placeholder."""
-        if not self.merges(containerd) and self.legacy_default is not None:
-            return "default"
-        return BUILTIN_HANDLER if self.default_name is None else self.default_name or None
+        return self.view(containerd).default
 
     def merges(self, containerd: str) -> bool:
-        return self.version >= 3 or containerd_series(containerd) == "2"
+        """Whether 2.x rules apply: the file decoded over the built-in defaults."""
+        return containerd_series(containerd) == "2"
 
 
 class ClassDef(NamedTuple):

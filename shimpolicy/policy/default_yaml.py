@@ -124,7 +124,8 @@ POLICY = {
             "reason": "'{name}' is the legacy v1 runtime: deprecated, and "
             "removed in containerd 2.0, where the name resolves to "
             "the missing binary containerd-shim-v1-linux (C4); use "
-            "io.containerd.runc.v2",
+            "io.containerd.runc.v2, and keep a custom runc binary "
+            "(runtime_engine) as the handler's options.BinaryName",
         },
         {
             "id": "SP109",

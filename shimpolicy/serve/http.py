@@ -11,7 +11,7 @@ needs.
 - At most ``max_connections`` at once (the open-file limit permitting): one more takes the
   place of the oldest connection waiting for a request, or when every one has a request
   in flight, is answered 503 and closed.
-- Memory: a head of at most ``MAX_HEAD`` bytes, a body of at most ``MAX_BODY`` (413), and
+- Memory: a head of at most ``MAX_HEAD`` bytes (64 KiB), a body of at most ``MAX_BODY`` (413), and
   the bodies being received at once at most ``MAX_BODIES`` in all (503).
 - Fail closed: a request whose handling fails is answered 500, which Docker and the API
   server (``failurePolicy: Fail``) take as a denial; never an answer that allows.
@@ -56,9 +56,10 @@ if TYPE_CHECKING:
 MAX_BODY = 4 << 20
 # The bodies being received at once, in all: 16 of the largest.
 MAX_BODIES = 64 << 20
-# A request line (414 beyond), and the whole head (431 beyond), as Go's server allows.
+# A request line (414 beyond) and the whole head (431 beyond): what dockerd and the API
+# server send is a few hundred bytes, and a thousand connections' heads stay under 64 MiB.
 MAX_REQUEST_LINE = 65536
-MAX_HEAD = 1 << 20
+MAX_HEAD = 65536
 MAX_HEADERS = 100
 # Deadlines, in seconds.
 HEAD_TIMEOUT = 10.0

@@ -68,8 +68,8 @@ def _parser() -> _Parser:
         type=_positive,
         default=MAX_CONNECTIONS,
         metavar="N",
-        help=f"client connections at once; more are answered 503 (default {MAX_CONNECTIONS}, "
-        "fewer if the open-file limit is lower)",
+        help=f"client connections at once (default {MAX_CONNECTIONS}, fewer if the open-file "
+        "limit is lower); one more replaces the oldest idle one, or is answered 503",
     )
     return p
 

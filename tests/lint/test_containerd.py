@@ -8,8 +8,8 @@ import pytest
 
 from shimpolicy.lint.containerd import TYPE, config_facts, import_target, merge_imports
 from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.facts import ContainerdConfig
 from shimpolicy.lint.finding import Location
-from shimpolicy.lint.links import ContainerdConfig
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests import conftest
@@ -31,9 +31,9 @@ def where(text: str, containerd: str = "2.0") -> list[tuple[int, int, str]]:
 
 
 MIGRATED_1 = (
-    "no `version` key, so this is a version 1 config: containerd 2.0 converts it at every "
-    "start (`Configuration migrated from version 1, use `containerd config migrate` to "
-    "avoid migration`); `containerd config migrate` writes the version 3 equivalent"
+    "no `version` key, so this is a version 1 config: containerd 2.3 converts it at every "
+    "start (`Configuration migrated from version 0, use `containerd config migrate` to "
+    "avoid migration`); `containerd config migrate` writes the version 4 equivalent"
 )
 MIGRATED_2 = (
     "config version 2: containerd 2.0 converts it at every start (`Configuration migrated "
@@ -56,11 +56,33 @@ HALF = (
 
 
 def test_version_1_layout_is_read_from_plugins_cri() -> None:
-    assert rows(FIXTURES / "layouts" / "v1") == [
+    # SPEC §6: containerd 2.3 migrates a version-less file (src v2.3.4 LoadConfigWithPlugins).
+    assert rows(FIXTURES / "layouts" / "v1", policy(containerd="2.3")) == [
         (1, 1, 1, 1, "SP407", "info", MIGRATED_1),
         (17, 18, 17, 51, "SP106", "error", SCRATCH),
         (19, 34, 19, 38, "SP401", "error", HALF),
     ]
+
+
+def test_version_1_layout_loses_its_cri_settings_on_containerd_2_0_to_2_2() -> None:
+    # SPEC §6 (live 2.0.0-2.2.7): a version-less file is upgraded to version 3 without the
+    # plugin migrations, so `[plugins.cri]` is never read.
+    for containerd in ("2.0.0", "2.2"):
+        found = rows(FIXTURES / "layouts" / "v1", policy(containerd=containerd))
+        assert found == [
+            (
+                2,
+                14,
+                2,
+                24,
+                "SP409",
+                "warning",
+                f"`[plugins.cri.containerd]` is ignored: containerd {containerd} upgrades a "
+                "version 1 config (no `version` key) without moving its CRI settings (2.3 "
+                'does); write them under `[plugins."io.containerd.cri.v1.runtime".containerd]` '
+                "with `version = 3`",
+            )
+        ]
 
 
 def test_version_2_layout_is_read_from_the_grpc_cri_plugin() -> None:
@@ -86,10 +108,23 @@ def test_version_3_is_too_new_for_containerd_1_7() -> None:
         12,
         "SP408",
         "error",
-        "config version 3 is too new: containerd 1.7 reads config versions up to 2: from "
-        "1.6.32 and 1.7.17 it refuses to start (`unsupported config version `3``), earlier "
-        "releases ignore the version-3 plugin sections",
+        "config version 3 is too new: containerd 1.7 reads config versions up to 2 and "
+        "refuses to start (`unsupported config version `3``)",
     )
+
+
+def test_version_3_starts_containerd_1_6_20_which_still_reads_the_version_2_section() -> None:
+    # SPEC §6 (live 1.6.20): refused from 1.6.32 only; the grpc section is read by 1.x rules.
+    text = (
+        "version = 3\n"
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+        '  runtime_type = "io.containerd.runc.v2"\n'
+        '  runtime_engine = "/usr/bin/runc"\n'
+        '[plugins."io.containerd.cri.v1.runtime".containerd]\n'
+        '  default_runtime_name = "missing"\n'
+    )
+    assert where(text, "1.6.20") == [(1, 11, "SP408"), (4, 20, "SP404"), (5, 41, "SP409")]
+    assert where(text, "1.6.32") == [(1, 11, "SP408")]
 
 
 def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
@@ -101,8 +136,7 @@ def test_version_1_is_deprecated_but_read_by_containerd_1_7() -> None:
         "SP407",
         "info",
         "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
-        "deprecates; containerd 2.0 converts it at every start: write `version = 2` and the "
-        '`plugins."io.containerd.grpc.v1.cri"` layout',
+        "deprecates; containerd 2.0 to 2.2 drop its CRI settings when they upgrade it",
     )
 
 
@@ -200,7 +234,7 @@ def test_an_administrators_absolute_shim_path_is_allowed() -> None:
         '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.spin-v1]\n'
         'runtime_type = "/opt/kwasm/bin/containerd-shim-spin-v1"\n'
     )
-    assert where(text) == [(1, 1, "SP407")]
+    assert where(text, "2.3") == [(1, 1, "SP407")]
 
 
 def test_runc_binary_on_path_is_not_judged_as_a_runtime_name() -> None:
@@ -288,7 +322,8 @@ def test_legacy_settings_on_containerd_1_7() -> None:
             "warning",
             "`default_runtime` runtime_type: 'io.containerd.runtime.v1.linux' is the legacy v1 "
             "runtime: deprecated, and removed in containerd 2.0, where the name resolves to the "
-            "missing binary containerd-shim-v1-linux (C4); use io.containerd.runc.v2",
+            "missing binary containerd-shim-v1-linux (C4); use io.containerd.runc.v2, and keep "
+            "a custom runc binary (runtime_engine) as the handler's options.BinaryName",
         ),
         (
             11,
@@ -419,9 +454,9 @@ def test_default_runtime_name_naming_no_handler() -> None:
             26,
             "SP403",
             '`default_runtime_name = "kata"` names no handler of this config: the CRI plugin of '
-            "containerd 2.0 fails to load and no pod can start (`no corresponding runtime "
-            "configured in `containerd.runtimes` for `containerd` `default_runtime_name = "
-            "\"kata\"``); define `runtimes.kata` or name one of 'gvisor', 'runc'",
+            "containerd 2.0 fails to load and no pod can start (containerd: no corresponding "
+            "runtime configured in `containerd.runtimes` for `containerd` `default_runtime_name "
+            "= \"kata\"); define `runtimes.kata` or name one of 'gvisor', 'runc'",
         ),
     ]
 
@@ -438,8 +473,7 @@ def test_containerd_1_7_replaces_the_builtin_runc_with_the_files_runtimes() -> N
             1,
             "SP407",
             "no `version` key, so this is a version 1 config, which containerd 1.7 reads but "
-            "deprecates; containerd 2.0 converts it at every start: write `version = 2` and the "
-            '`plugins."io.containerd.grpc.v1.cri"` layout',
+            "deprecates; containerd 2.0 to 2.2 drop its CRI settings when they upgrade it",
         ),
         (
             1,
@@ -458,9 +492,9 @@ def test_containerd_1_7_replaces_the_builtin_runc_with_the_files_runtimes() -> N
             "SP403",
             '`default_runtime_name` is not set, so it is "runc", but containerd 1.7 replaces its '
             "built-in handlers with this file's `runtimes`, which define no `runc`: the CRI "
-            "plugin fails to load and no pod can start (`no corresponding runtime configured in "
-            '`containerd.runtimes` for `containerd` `default_runtime_name = "runc"``); set '
-            "`default_runtime_name` to one of 'spin-v1'",
+            "plugin of containerd 1.7 fails to load and no pod can start (containerd: no "
+            "corresponding runtime configured in `containerd.runtimes` for `containerd` "
+            "`default_runtime_name = \"runc\"); set `default_runtime_name` to one of 'spin-v1'",
         ),
     ]
 
@@ -525,14 +559,28 @@ def test_version_2_section_in_a_version_3_file_is_ignored() -> None:
             2,
             38,
             "SP409",
-            '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 2.0 reads '
-            "the CRI runtimes of a version 3 config from "
-            '`[plugins."io.containerd.cri.v1.runtime".containerd]`',
+            '`[plugins."io.containerd.grpc.v1.cri".containerd]` is ignored: containerd 2.0 does '
+            "not migrate a version 3 config: it reads only "
+            '`[plugins."io.containerd.cri.v1.runtime".containerd]` (2.3 and later migrate '
+            "version 3 files)",
         ),
+    ]
+    # SPEC §6: from 2.3 (config version 4) a version 3 file is migrated, its old section
+    # merged in (src v2.3.4 plugins/cri/runtime/plugin.go configMigration).
+    assert rows_of(text, "2.3") == [
+        (
+            1,
+            11,
+            "SP407",
+            "config version 3: containerd 2.3 converts it at every start (`Configuration "
+            "migrated from version 3, use `containerd config migrate` to avoid migration`); "
+            "`containerd config migrate` writes the version 4 equivalent",
+        )
     ]
 
 
 def test_version_2_file_with_both_cri_sections_loses_the_version_3_one() -> None:
+    # SPEC §6: 2.0.0 and 2.0.1 replace the new section with the migrated old one.
     text = (
         "version = 2\n"
         '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
@@ -540,16 +588,44 @@ def test_version_2_file_with_both_cri_sections_loses_the_version_3_one() -> None
         '[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.kata]\n'
         '  runtime_type = "io.containerd.kata.v2"\n'
     )
-    assert rows_of(text)[1:] == [
+    assert rows_of(text, "2.0.1")[1:] == [
         (
             4,
             41,
             "SP409",
             '`[plugins."io.containerd.cri.v1.runtime".containerd]` is ignored: converting this '
-            "version 2 config, containerd 2.0 replaces it with "
-            '`[plugins."io.containerd.grpc.v1.cri"]`; set `version = 3` and keep one of the two',
+            "version 2 config, containerd 2.0.1 replaces it with "
+            '`[plugins."io.containerd.grpc.v1.cri"]` (2.0.2 and later merge the two); set '
+            "`version = 3` and keep one of the two",
         ),
     ]
+
+
+def test_version_2_file_with_both_cri_sections_merges_them_from_2_0_2() -> None:
+    # SPEC §6 (src v2.0.2 plugins/cri/runtime/plugin.go migrateConfig): the new section's
+    # keys win; its `runtimes` table replaces the old one whole.
+    text = (
+        "version = 2\n"
+        '[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+        '  default_runtime_name = "kata"\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.gvisor]\n'
+        '  runtime_type = "io.containerd.runsc.v1"\n'
+        '[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.kata]\n'
+        '  runtime_type = "io.containerd.kata.v2"\n'
+    )
+    assert rows_of(text, "2.0.2")[1:] == [
+        (
+            4,
+            49,
+            "SP409",
+            '`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes]` is replaced: '
+            'containerd 2.0.2 merges `[plugins."io.containerd.grpc.v1.cri"]` into '
+            '`[plugins."io.containerd.cri.v1.runtime"]` and keeps the newer section\'s '
+            "`runtimes` table whole, so only its handlers exist",
+        )
+    ]
+    # On 2.0.1 the old section wins whole: `kata` does not exist.
+    assert [r[2] for r in rows_of(text, "2.0.1")] == ["SP407", "SP403", "SP409"]
 
 
 def test_handler_named_like_a_shim_is_unreachable_from_kubernetes() -> None:
@@ -659,6 +735,8 @@ def test_realworld_containerd_configs() -> None:
         ("containerd-default-1.7/config.toml", 9, 11, "SP407", "info"),
         ("docker-setup-runtimes/config.toml", 1, 1, "SP407", "info"),
         ("eks-nodeadm-neuron-v2/config.toml", 3, 11, "SP407", "info"),
+        # containerd 2.3 migrates version 3 files too (SPEC §6).
+        ("eks-nodeadm-nvidia-v3/config.toml", 1, 11, "SP407", "info"),
         ("jessfraz-dotfiles-v1/config.toml", 1, 1, "SP407", "info"),
         # default_runtime with the legacy v1 runtime: containerd 2.0 ignores it.
         ("jessfraz-dotfiles-v1/config.toml", 38, 31, "SP406", "warning"),

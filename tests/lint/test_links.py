@@ -159,7 +159,7 @@ def test_a_class_filled_in_later_may_be_the_one_asked_for() -> None:
 
 def test_an_imported_config_may_define_the_handler(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(
-        "version = 3\nimports = ['/etc/containerd/conf.d/*.toml']\n"
+        "version = 4\nimports = ['/etc/containerd/conf.d/*.toml']\n"
         "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n"
         "  runtime_type = 'io.containerd.runc.v2'\n"
     )
@@ -171,7 +171,7 @@ def test_an_imported_config_may_define_the_handler(tmp_path: Path) -> None:
 
 def test_containerd_2_always_has_the_builtin_runc_handler(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(
-        "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kata]\n"
+        "version = 4\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kata]\n"
         "  runtime_type = 'io.containerd.kata.v2'\n"
     )
     (tmp_path / "rc.yaml").write_text(

@@ -78,7 +78,7 @@ def test_no_inline_ignores_disregards_them_all() -> None:
 
 def test_toml_comment() -> None:
     text = (
-        'version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.x]\n'
+        'version = 4\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.x]\n'
         '  runtime_type = "/tmp/containerd-shim-x-v1"  # shimpolicy: ignore[SP106] -- CI only\n'
     )
     assert found(text, "config.toml") == []

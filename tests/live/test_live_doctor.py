@@ -1,20 +1,28 @@
-"""containerd 1.6.20 itself against where ``shimpolicy doctor`` says it finds each shim
-(SPEC C2): for every handler, doctor's resolution on the live file system either finds a
-file, and containerd executes a shim (one of the fake ones, which refuses to start), or
-finds none, and containerd fails the pod with the very error doctor predicts."""
+"""containerd 1.6.20 and dockerd 20.10.24 themselves against where ``shimpolicy doctor``
+says they find each binary.
+
+- Shims (SPEC C2): for every handler, doctor's resolution on the live file system either
+  finds a file, and containerd executes that shim (one of the fake ones, which refuses to
+  start), or finds none, and containerd fails the pod with the very error doctor predicts.
+- runc-compatible binaries (D3 ``path`` runtimes, the stock runc): dockerd runs a busybox
+  container with each runtime through the real runc shim; where doctor finds the binary
+  the container runs, where it finds none ``docker run`` fails with doctor's error.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shimpolicy.doctor.fs import RootFS
-from shimpolicy.doctor.resolve import Process, resolve_shim
+from shimpolicy.doctor.resolve import Process, resolve_runc, resolve_shim
 from tests.live.conftest import FakeShims
 from tests.live.cri import SandboxFailed
-from tests.live.daemons import CONTAINERD, Containerd
+from tests.live.daemons import CONTAINERD, Containerd, Dockerd
+from tests.live.image import rootfs
 from tests.live.lint import containerd_version
 from tests.live.test_live_containerd import sandbox_client
 
@@ -74,3 +82,40 @@ def test_doctor_finds_a_shim_exactly_where_containerd_does(
         else:
             assert "failed to resolve runtime path" not in said, (handler, said)
             assert predicted.found.path in shims.executed(), (handler, said)
+
+
+def test_doctor_finds_a_runc_binary_exactly_where_the_runc_shim_does(scratch: Path) -> None:
+    bare = scratch / "no-fake-shims"  # on PATH first, empty: the real runc shim runs
+    bare.mkdir(exist_ok=True)
+    paths = {
+        "stock": "runc",
+        "bare": "runc",
+        "absent": "nvidia-container-runtime",
+        "absolute": "/usr/sbin/runc",
+        "absent-path": str(scratch / "nothing" / "runc"),
+    }
+    config = {"runtimes": {name: {"path": path} for name, path in paths.items() if name != "stock"}}
+    daemon = Dockerd(scratch / "dockerd-doctor", bare)
+    try:
+        run = daemon.start(json.dumps(config).encode())
+        assert run.started, run.log
+        (scratch / "rootfs.tar").write_bytes(rootfs())
+        imported = daemon.docker("import", str(scratch / "rootfs.tar"), "live.local/doctor:1")
+        assert imported.returncode == 0, imported.stderr
+        # dockerd starts its own containerd, found on dockerd's PATH, with that PATH.
+        path = (str(bare), "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+        process = Process(CONTAINERD, "/", path)
+        for name, value in paths.items():
+            predicted = resolve_runc(RootFS("/"), process, value)
+            assert predicted is not None
+            runtime = () if name == "stock" else ("--runtime", name)
+            ran = daemon.docker(
+                "run", "--rm", "--network", "none", *runtime, "live.local/doctor:1", "true"
+            )
+            if predicted.found is None:
+                assert predicted.error is not None, name
+                assert ran.returncode != 0 and predicted.error in ran.stderr, (name, ran.stderr)
+            else:
+                assert ran.returncode == 0, (name, ran.stderr)
+    finally:
+        daemon.stop()

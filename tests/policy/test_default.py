@@ -60,7 +60,8 @@ def administrator_path(name: str) -> str:
 LEGACY = (
     "'io.containerd.runtime.v1.linux' is the legacy v1 runtime: deprecated, and removed in "
     "containerd 2.0, where the name resolves to the missing binary containerd-shim-v1-linux "
-    "(C4); use io.containerd.runc.v2"
+    "(C4); use io.containerd.runc.v2, and keep a custom runc binary (runtime_engine) as the "
+    "handler's options.BinaryName"
 )
 ALIAS = (
     "'com.example.runc.v2' runs containerd-shim-runc-v2 (runc (shim v2)), the shim documented "

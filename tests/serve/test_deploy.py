@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,13 @@ from shimpolicy.serve.admission import POD_SPEC_PATHS, admission_problems
 from shimpolicy.serve.gate import load_gate
 from shimpolicy.serve.main import _parser
 from shimpolicy.serve.records import Sources
+from tests.conftest import ROOT
 
 kv = pytest.importorskip(
     "kubernetes_validate", reason="needs kubernetes-validate: pip install -e '.[test]'"
 )
 from kubernetes_validate.utils import all_versions  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 MANIFESTS = DEPLOY / "kubernetes"
 

@@ -283,6 +283,25 @@ def test_bodies_in_flight_are_bounded_in_all(
         assert read_answer(third)[0].startswith(b"HTTP/1.1 400 ")
 
 
+def test_a_head_over_64_kib_is_refused(serve: Callable[..., Server]) -> None:
+    s = serve()
+    with s.connect() as sock:
+        # Sent in one go and unfinished: the server has read it all when it answers.
+        sock.sendall(b"GET /healthz HTTP/1.1" + b"\r\nX-Pad: " * 7500)
+        head, body = read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert json.loads(body) == {"error": "Request Header Fields Too Large"}
+
+
+def test_an_http_1_0_request_is_answered_then_closed(serve: Callable[..., Server]) -> None:
+    s = serve()
+    with s.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        head, body = read_answer(sock)
+        assert (head.split(b"\r\n")[-1], body) == (b"Connection: close", b"ok\n")
+        assert closed_by_server(sock, 5)
+
+
 def test_requests_sent_without_waiting_are_answered_in_order(
     serve: Callable[..., Server],
 ) -> None:
