@@ -88,7 +88,12 @@ def _policy(args: Args) -> Policy:
     from .policy import Policy, PolicyError
 
     try:
-        policy = Policy.load(args.policy) if getattr(args, "policy", None) else Policy.discover(".")
+        if getattr(args, "policy", None):
+            policy = Policy.load(args.policy)
+        elif getattr(args, "isolated", False):
+            policy = Policy.default()  # nothing discovered in the tree may change the verdict
+        else:
+            policy = Policy.discover(".")
         overrides = {k: getattr(args, k, None) for k in ("containerd", "docker", "platform")}
         overrides = {k: v for k, v in overrides.items() if v}
         return policy.with_settings(**overrides) if overrides else policy

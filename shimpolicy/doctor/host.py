@@ -120,9 +120,10 @@ class Reader:
         host = self.fs.host_path(f"{looked.path}/{unit}")
         return os.path.islink(host) and os.readlink(host) == "/dev/null"
 
-    def containerd_configs(self, path: str, containerd: str) -> list[ContainerdConfig]:
+    def containerd_configs(self, path: str, cwd: str = "/") -> list[ContainerdConfig]:
         """The config file and every file it imports, in containerd's loading order
-        (breadth first, each file once), as the linter's facts."""
+        (breadth first, each file once), as the linter's facts; ``cwd`` is containerd's
+        working directory, where a relative pattern is matched."""
         configs: list[ContainerdConfig] = []
         pending: list[tuple[str, Location | None]] = [(path, None)]
         seen: set[str] = set()
@@ -148,14 +149,14 @@ class Reader:
             configs.append(config_facts(loaded.doc, loaded.source))
             for entry, at in imports(loaded.doc, loaded.source):
                 target, pattern = import_target(current, entry)
-                targets = self.glob(target) if pattern else [target]
+                targets = self.glob(target, cwd) if pattern else [target]
                 pending.extend((t, at) for t in targets)
         return configs
 
-    def glob(self, pattern: str) -> list[str]:
+    def glob(self, pattern: str, cwd: str = "/") -> list[str]:
         """Go's ``filepath.Glob`` inside the root: matches in name order, '*' matching
-        leading dots too; a relative pattern is taken from containerd's working directory."""
-        matches = ["/"]
+        leading dots too; a relative pattern is taken from the working directory ``cwd``."""
+        matches = ["/" if pattern.startswith("/") else cwd]
         for part in [p for p in pattern.split("/") if p]:
             found: list[str] = []
             for directory in matches:

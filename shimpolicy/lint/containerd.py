@@ -330,8 +330,15 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     replaced = [p for p in view.read if read[p].table.get("runtimes") is not None]
     for plugin in replaced[:-1]:
         _report_replaced(read[plugin], read[replaced[-1]], source, ctx)
+    # 2.0.2+ merge key by key: what a later section sets, an earlier one's never reaches
+    # containerd (its `runtimes` included, whole).
+    hidden: dict[str, set[str]] = {}
+    later: set[str] = set()
+    for plugin in reversed(view.read):
+        hidden[plugin] = set(later)
+        later |= {str(k.value) for k, _ in read[plugin].table.items}
     for plugin in view.read:
-        _check_section(read[plugin], config, view, source, ctx)
+        _check_section(read[plugin], config, view, hidden[plugin], source, ctx)
 
 
 def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> bool:
@@ -573,13 +580,18 @@ def _report_replaced(old: _Section, new: _Section, source: SourceFile, ctx: Lint
 
 
 def _check_section(
-    section: _Section, config: ContainerdConfig, view: CriView, source: SourceFile, ctx: LintContext
+    section: _Section,
+    config: ContainerdConfig,
+    view: CriView,
+    hidden: set[str],
+    source: SourceFile,
+    ctx: LintContext,
 ) -> None:
     merges = view.two
-    _check_types(section, view, source, ctx)
+    _check_types(section, view, hidden, source, ctx)
     runtimes_key, runtimes = _runtimes(section)
     default = view.default
-    if runtimes is not None:
+    if runtimes is not None and "runtimes" not in hidden:
         for key, table in runtimes.pairs():
             if isinstance(table, Mapping):
                 _check_handler(str(key.value), key, table, default, merges, source, ctx)
@@ -655,13 +667,16 @@ def _toml_kind(node: Node) -> str:
     return "value"
 
 
-def _check_types(section: _Section, view: CriView, source: SourceFile, ctx: LintContext) -> None:
-    """SP415: a value containerd cannot decode into its CRI configuration: it exits."""
+def _check_types(
+    section: _Section, view: CriView, hidden: set[str], source: SourceFile, ctx: LintContext
+) -> None:
+    """SP415: a value containerd cannot decode into its CRI configuration: it exits.
+    ``hidden``: keys of the ``containerd`` table a later section replaces."""
     tables: list[tuple[Mapping, dict[str, _Field], str]] = [
         (section.table, _CONTAINERD_FIELDS, "ContainerdConfig")
     ]
     runtimes = section.table.get("runtimes")
-    if isinstance(runtimes, Mapping):
+    if isinstance(runtimes, Mapping) and "runtimes" not in hidden:
         for key, table in runtimes.pairs():
             if isinstance(table, Mapping):
                 tables.append((table, _HANDLER_FIELDS, "Runtime"))
@@ -679,6 +694,8 @@ def _check_types(section: _Section, view: CriView, source: SourceFile, ctx: Lint
     for table, fields, struct in tables:
         for key, node in table.items:
             field = fields.get(str(key.value))
+            if table is section.table and str(key.value) in hidden:
+                continue
             if field is None or _toml_kind(node) in field[2]:
                 continue
             _type_error(
@@ -707,7 +724,7 @@ def _type_error(
     c = ctx.containerd
     if not view.two:
         said = f"go-toml: `Can't convert … to {field[1]}`"
-    elif key == "runtimes" and section.plugin != CRI_V3:
+    elif key == "runtimes" and view.read != (CRI_V3,):
         said = (
             f"it panics migrating the CRI settings: `interface conversion: interface {{}} is "
             f"{_go_value(kind)}, not map[string]interface {{}}`"

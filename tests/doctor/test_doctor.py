@@ -615,3 +615,46 @@ def test_a_version_the_live_daemon_says_but_nobody_knows_is_a_usage_error(
         f"`{exe} --version` says 31.0.0, which is not a dockerd version shimpolicy knows: give "
         "--docker V"
     )
+
+
+@pytest.mark.parametrize(
+    ("manifest", "said"),
+    [
+        (
+            "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: k\nhandler: kata\n",
+            "and the one RuntimeClass given names another: nothing on this node uses it",
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: []\n",
+            "and the manifests given define no RuntimeClass: nothing on this node uses it",
+        ),
+    ],
+)
+def test_unnamed_handlers_with_one_or_no_runtimeclass(
+    tmp_path: Path, manifest: str, said: str
+) -> None:
+    config = f'version = 2\n{V2}.kata]\n  runtime_type = "io.containerd.runc.v2"\n'
+    config += f'{V2}.spin]\n  runtime_type = "io.containerd.runc.v2"\n'
+    top = containerd_node(tmp_path / "node", config)
+    cluster = nodes.build(tmp_path / "cluster", [{"path": "k8s.yaml", "content": manifest}])
+    notes = [f.message for f in run_doctor(top, manifests=(str(cluster),))]
+    expected_handlers = ["spin"] if "one" in said else ["kata", "spin"]
+    assert notes == [
+        f"handler '{h}' serves only pods whose RuntimeClass names it, {said}; add a "
+        f"RuntimeClass with `handler: {h}`, or remove the handler"
+        for h in expected_handlers
+    ]
+
+
+def test_a_path_in_a_missing_directory_simply_does_not_exist(tmp_path: Path) -> None:
+    """Only a path reached through a link "leads to" where the lookup stopped."""
+    config = (
+        f'version = 2\n{V2}.crun]\n  runtime_type = "io.containerd.runc.v2"\n'
+        '  options = { BinaryName = "/usr/local/bin/crun" }\n'
+    )
+    top = containerd_node(tmp_path / "node", config)
+    assert [f.message for f in run_doctor(top)] == [
+        "handler 'crun' options.BinaryName '/usr/local/bin/crun': /usr/local/bin/crun does not "
+        "exist: pods using handler 'crun' fail to start with `fork/exec /usr/local/bin/crun: no "
+        "such file or directory`"
+    ]
