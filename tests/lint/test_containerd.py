@@ -686,7 +686,9 @@ def test_binary_name_relative_path() -> None:
             "SP412",
             "handler 'runc' options.BinaryName './runc' is a relative path: the runc shim "
             "resolves it against its own working directory (the container's bundle directory), "
-            "where it does not exist; use an absolute path, or a bare name looked up on PATH",
+            "where it does not exist, so every container using it fails to start (fork/exec "
+            "./runc: no such file or directory); use an absolute path, or a bare name looked up "
+            "on PATH",
         ),
     ]
 
