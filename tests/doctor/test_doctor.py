@@ -658,3 +658,33 @@ def test_a_path_in_a_missing_directory_simply_does_not_exist(tmp_path: Path) -> 
         "exist: pods using handler 'crun' fail to start with `fork/exec /usr/local/bin/crun: no "
         "such file or directory`"
     ]
+
+
+def test_a_lookup_records_every_directory_it_reads_links_included(tmp_path: Path) -> None:
+    """SP803 judges these: the directories of the link and of its target alike."""
+    fs = RootFS(
+        str(
+            nodes.build(
+                tmp_path / "node",
+                [
+                    {"path": "opt/x/bin/tool", **EXE},
+                    {"path": "usr/local/bin/tool", "link": "../../../opt/x/bin/tool"},
+                ],
+            )
+        )
+    )
+    found = fs.lookup("/usr/local/bin/tool")
+    assert (found.path, found.links, found.executable) == ("/opt/x/bin/tool", 1, True)
+    assert found.dirs == (
+        "/",
+        "/usr",
+        "/usr/local",
+        "/usr/local/bin",
+        "/opt",
+        "/opt/x",
+        "/opt/x/bin",
+    )
+    os.chmod(tmp_path / "node/usr/local/bin", 0o775)
+    assert [(u.path, u.why) for u in fs.unsafe(found)] == [("/usr/local/bin", "writable by group")]
+    assert fs.lookup("/../../opt/../opt/x/bin/tool").path == "/opt/x/bin/tool"
+    assert fs.lookup("/etc/../opt/x/bin/tool").error == "no such file or directory"  # as Linux
