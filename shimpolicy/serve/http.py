@@ -587,7 +587,7 @@ def bind_unix(path: str) -> socket.socket:
     never follows a symlink there (EEXIST instead)."""
     _claim_socket_path(path)
     parent = os.path.dirname(os.path.abspath(path))
-    private = tempfile.mkdtemp(prefix=".shimpolicy-", dir=parent)  # mode 0700
+    private = tempfile.mkdtemp(prefix=".sp", dir=parent)  # mode 0700
     staged = os.path.join(private, "s")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
