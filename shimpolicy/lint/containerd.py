@@ -18,12 +18,11 @@ import posixpath
 from fnmatch import fnmatchcase
 
 from .._typing import NamedTuple
-from ..grammar.catalog import shim_for_binary
 from ..grammar.name import parse
 from ..grammar.versions import containerd_release, containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from ..syntax.toml import parse_toml
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .cri_view import (
     CRI_V1,
     CRI_V2,
@@ -34,10 +33,12 @@ from .cri_view import (
     max_config_version,
     refuses_newer_version,
 )
+from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
 from .kubernetes import handler_name_for, label_errors
-from .links import ContainerdConfig, classes_in_scope, configs_in_scope, toml_key
+from .links import toml_key
+from .runc_binary import check_runc_binary
 from .source import SourceFile
 
 # C5: the CRI plugin's key in each config layout.
@@ -1129,45 +1130,6 @@ def _check_default_name(
             "(containerd: no corresponding runtime configured in `containerd.runtimes` for "
             f'`containerd` `default_runtime_name = "{name}"); define `runtimes.{toml_key(name)}` '
             f"or name one of {known}",
-        )
-
-
-def check_runc_binary(
-    ctx: LintContext, source: SourceFile, span: Span, value: str, what: str
-) -> None:
-    """A runc-compatible binary (runc's ``options.BinaryName``, nerdctl's ``--runtime crun``).
-
-    It is not a runtime name: the runc shim executes it as root, looking a bare name up
-    on ``PATH``, so C1/C2 do not apply.  A path is judged by the policy in ``config``
-    context (a path others can write to is refused); a relative path is resolved against
-    the shim's working directory, the container's bundle.
-    """
-    marker = placeholder(value)
-    if marker is not None:
-        ctx.unresolved(source, span, what, value, marker)
-        return
-    base = value.rsplit("/", 1)[-1]
-    if base.startswith("containerd-shim") or value.startswith("io.containerd."):
-        shim = shim_for_binary(base)
-        named = f" ({shim.title})" if shim else ""
-        ctx.report(
-            source,
-            span,
-            "SP411",
-            f"{what} {value!r} names a containerd shim{named}, not a runc-compatible runtime: "
-            "the runc shim would run it in place of runc and every container fails to start; "
-            "make the shim the handler's runtime_type and drop BinaryName",
-        )
-    elif value.startswith("/"):
-        ctx.check_name(source, span, value, "config", what)
-    elif "/" in value:
-        ctx.report(
-            source,
-            span,
-            "SP412",
-            f"{what} {value!r} is a relative path: the runc shim resolves it against its own "
-            "working directory (the container's bundle directory), where it does not exist; "
-            "use an absolute path, or a bare name looked up on PATH",
         )
 
 

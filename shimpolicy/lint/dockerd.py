@@ -24,7 +24,8 @@ from ..grammar.docker import (
 )
 from ..syntax import Span
 from ..syntax.shell import Word
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
+from .facts import Facts, placeholder
 from .source import SourceFile
 
 OPTIONS = ("--add-runtime", "--default-runtime", "--config-file")
