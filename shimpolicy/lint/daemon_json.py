@@ -31,8 +31,9 @@ from ..grammar.name import parse
 from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .daemon_keys import accepted_keys, flat_keys
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .finding import Location
 from .runc_binary import check_runc_binary

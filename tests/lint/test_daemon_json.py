@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from shimpolicy.lint.context import Facts
 from shimpolicy.lint.daemon_json import TYPE, docker_settings
 from shimpolicy.lint.engine import lint_text
+from shimpolicy.lint.facts import Facts
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests.conftest import CORPUS, findings, needs_corpus, policy, text_findings
