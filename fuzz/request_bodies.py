@@ -1,13 +1,15 @@
-"""Compare the authorization plugin's reading of request bodies with moby's own decoder.
+"""Compare the authorization plugin's reading of request bodies with moby's own decoders.
 
-    python -m fuzz.request_bodies --count N [--seed S]
+    python -m fuzz.request_bodies --oracle {26,20} --count N [--seed S]
 
-The oracle (``fuzz/.build/moby-decoder-26``, built by ``fuzz/oracle/build.sh 1.7``) is
-moby 26.1.5's ``runconfig.ContainerDecoder.DecodeConfig`` from Debian's source, the decoder
-dockerd runs for ``POST /containers/create``. For every generated body: where the decoder
-yields a host configuration, the plugin must take exactly its ``Runtime`` ("" when it has
-none: the daemon's default); where the decoder fails, the plugin must refuse to read the body
-(and so deny the request).
+The oracles are moby's ``runconfig.ContainerDecoder`` compiled from Debian's source
+(``fuzz/oracle/build.sh``): ``moby-decoder-26`` (moby 26.1.5, Debian 13, ``build.sh 1.7``)
+runs ``DecodeConfig``, the decoder dockerd runs for ``POST /containers/create``;
+``moby-decoder-20`` (moby 20.10.24, Debian 12, ``build.sh moby20``) also runs
+``DecodeHostConfig``, the one for the legacy ``POST /containers/{name}/start`` with a body.
+For every generated body and decoder: where the decoder yields a host configuration, the
+plugin must take exactly its ``Runtime`` ("" when it has none: the daemon's default); where
+the decoder fails, the plugin must refuse to read the body (and so deny the request).
 
 The bodies aim at every rule of SPEC §6 "Docker's request decoding": member names in any case,
 with Go's folding characters (``ſ``, the Kelvin sign) and look-alikes Go does not fold,
@@ -29,12 +31,22 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shimpolicy.serve.docker import CREATE, Unreadable, decode_runtime
+from shimpolicy.serve.docker import CREATE, LEGACY_START, Unreadable, decode_runtime
 
 from .differential import OracleError, build_dir
 
-ORACLE = "moby-decoder-26"
-DOCKER = 26  # the moby the oracle is built from
+
+@dataclass(frozen=True)
+class Oracle:
+    executable: str  # file name in build_dir()
+    build_target: str  # build.sh argument that makes it
+    docker: int  # the Docker major version it is built from
+
+
+ORACLES = {
+    "26": Oracle("moby-decoder-26", "1.7", 26),
+    "20": Oracle("moby-decoder-20", "moby20", 20),
+}
 
 # Spellings dockerd's decoder may or may not take for a field: Go folds ſ onto s and the
 # Kelvin sign onto k; the others look alike and are not folded.
@@ -65,12 +77,16 @@ _UNKNOWN = ["X-Note", "Extra", "zz", "HostConfigs", "Host_Config", "Runtimes", "
 @dataclass(frozen=True)
 class Disagreement:
     body: bytes
+    route: str
     oracle: str  # the runtime, or "error: …"
     plugin: str
 
     def __str__(self) -> str:
         body = base64.b64encode(self.body).decode()
-        return f"{body}  {self.body[:120]!r}: oracle {self.oracle!r}, plugin {self.plugin!r}"
+        return (
+            f"{body}  {self.body[:120]!r} ({self.route}): oracle {self.oracle!r}, "
+            f"plugin {self.plugin!r}"
+        )
 
 
 class _Writer:
@@ -191,11 +207,14 @@ def generate(count: int, seed: int) -> list[bytes]:
     return [writer.body() for _ in range(count)]
 
 
-def ask(bodies: Sequence[bytes]) -> list[str]:
-    """The oracle's reading of each body: the runtime, or "error: " and the decoder's error."""
-    executable = build_dir() / ORACLE
+def ask(oracle: Oracle, bodies: Sequence[bytes]) -> list[dict[str, str]]:
+    """The oracle's reading of each body on each route it has: the runtime, or "error: "
+    and the decoder's error."""
+    executable = build_dir() / oracle.executable
     if not executable.exists():
-        raise OracleError(f"{executable} is missing: run fuzz/oracle/build.sh 1.7")
+        raise OracleError(
+            f"{executable} is missing: run fuzz/oracle/build.sh {oracle.build_target}"
+        )
     stdin = "".join(base64.b64encode(b).decode() + "\n" for b in bodies)
     proc = subprocess.run(
         [str(executable)],
@@ -210,41 +229,52 @@ def ask(bodies: Sequence[bytes]) -> list[str]:
     answers = [json.loads(line) for line in proc.stdout.split("\n") if line]
     if len(answers) != len(bodies):
         raise OracleError(f"{executable} answered {len(answers)} of {len(bodies)} bodies")
-    return [f"error: {a['err']}" if a["err"] else str(a["runtime"]) for a in answers]
+    routes = {CREATE: "create", LEGACY_START: "start"}
+    return [
+        {
+            route: f"error: {a[key]['err']}" if a[key]["err"] else str(a[key]["runtime"])
+            for route, key in routes.items()
+            if a[key] is not None
+        }
+        for a in answers
+    ]
 
 
-def plugin_reads(body: bytes) -> str:
+def plugin_reads(body: bytes, route: str, docker: int) -> str:
     try:
-        return decode_runtime(body, CREATE, DOCKER)
+        return decode_runtime(body, route, docker)
     except Unreadable as e:
         return f"error: {e}"
 
 
-def compare(bodies: Sequence[bytes]) -> list[Disagreement]:
+def compare(oracle: Oracle, bodies: Sequence[bytes]) -> list[Disagreement]:
     found = []
-    for body, oracle in zip(bodies, ask(bodies), strict=True):
-        plugin = plugin_reads(body)
-        # Both refuse the body: the messages need not match, only the refusal.
-        if oracle.startswith("error: ") and plugin.startswith("error: "):
-            continue
-        if oracle != plugin:
-            found.append(Disagreement(body, oracle, plugin))
+    for body, readings in zip(bodies, ask(oracle, bodies), strict=True):
+        for route, reading in readings.items():
+            plugin = plugin_reads(body, route, oracle.docker)
+            # Both refuse the body: the messages need not match, only the refusal.
+            if reading.startswith("error: ") and plugin.startswith("error: "):
+                continue
+            if reading != plugin:
+                found.append(Disagreement(body, route, reading, plugin))
     return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fuzz.request_bodies", description=__doc__)
+    parser.add_argument("--oracle", choices=sorted(ORACLES), default="26")
     parser.add_argument("--count", type=int, default=10000, help="bodies to generate")
     parser.add_argument("--seed", type=int, default=1, help="seed for the generator")
     parser.add_argument("--show", type=int, default=20, help="disagreements to print")
     args = parser.parse_args(argv)
     bodies = generate(args.count, args.seed)
     try:
-        found = compare(bodies)
+        found = compare(ORACLES[args.oracle], bodies)
     except OracleError as e:
         print(e, file=sys.stderr)
         return 2
-    print(f"{len(bodies)} bodies, {len(bodies) - len(found)} agree, {len(found)} disagree")
+    oracle = ORACLES[args.oracle]
+    print(f"{len(bodies)} bodies against {oracle.executable}: {len(found)} disagreements")
     for d in found[: args.show]:
         print(d)
     return 1 if found else 0

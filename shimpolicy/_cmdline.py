@@ -49,6 +49,12 @@ class Option(NamedTuple):
 
 
 # --policy, --containerd, --docker and --platform: for every command that decides names.
+# As ruff's --isolated: nothing the tree being checked contains can change the verdict.
+ISOLATED_HELP = (
+    "ignore every discovered policy (.shimpolicy.yaml, pyproject.toml): use --policy FILE, "
+    "else the embedded default"
+)
+
 VERSION_OPTIONS = (
     Option(
         ("--policy",),
@@ -75,6 +81,7 @@ VERSION_OPTIONS = (
         choices=("linux", "windows"),
         help="platform whose rules apply (default: the policy's, else linux)",
     ),
+    Option(("--isolated",), "isolated", "flag", default=False, help=ISOLATED_HELP),
 )
 
 # The host's own configuration, read as the linter reads it (lint/known.py), for the
@@ -131,6 +138,14 @@ LINT_OPTIONS = (
         "file_type",
         choices=FILE_TYPES,
         help="read every file as this type instead of telling it by name and content",
+    ),
+    Option(
+        ("--skip-unknown",),
+        "skip_unknown",
+        "flag",
+        default=False,
+        help="pass over named files whose type cannot be told, as a directory walk does "
+        "(for hooks that select files by name; otherwise such a file is an error, SP006)",
     ),
     Option(
         ("--stdin-filename",),
@@ -370,6 +385,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     def policy_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--policy", metavar="FILE", help=VERSION_OPTIONS[0].help)
+        sp.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
 
     from . import __version__
 

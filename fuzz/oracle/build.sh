@@ -2,7 +2,7 @@
 # Build the differential-test oracles: small Go programs compiled against the real containerd
 # and moby source that Debian ships (see fuzz/oracle/README.md).
 #
-#   fuzz/oracle/build.sh [1.6|1.7|all]      (default 1.6)
+#   fuzz/oracle/build.sh [1.6|1.7|moby20|all]      (default 1.6)
 #
 #   1.6  fuzz/.build/containerd-1.6   containerd 1.6 from Debian 12 (bookworm), built with the
 #                                     system Go: needs golang-go and
@@ -12,7 +12,11 @@
 #        fuzz/.build/moby-26          with trixie's Go 1.24; the .deb files come from a private apt
 #        fuzz/.build/moby-decoder-26  state and are unpacked under fuzz/.build/trixie, never
 #                                     installed, and /etc/apt is left alone
-#   all  both
+#   moby20 fuzz/.build/moby-decoder-20  moby 20.10's request decoders from Debian 12 (bookworm),
+#                                     built with the system Go (as 1.6); its six .deb files are
+#                                     fetched with apt-get download and unpacked under
+#                                     fuzz/.build/bookworm, never installed
+#   all  all three
 #
 # Exit status: 0 built; 3 Debian's archive cannot be reached, or the packages are not installed,
 # with a one-line message on stderr that says what to install; anything else is a failed build.
@@ -246,12 +250,70 @@ build_17() {
     log "built $OUT/moby-decoder-26: $(cat "$OUT/moby-decoder-26.version")"
 }
 
+# ---- moby 20.10's request decoders (bookworm, unpacked privately) -------------------------------
+
+BOOKWORM=$OUT/bookworm
+# moby's runconfig and what it imports once pkg/sysinfo's cgroup files are replaced.
+MOBY20_PACKAGES=(golang-github-docker-docker-dev golang-github-docker-go-connections-dev
+    golang-github-docker-go-units-dev golang-github-pkg-errors-dev
+    golang-github-sirupsen-logrus-dev golang-golang-x-sys-dev)
+
+bookworm_download() {
+    mkdir -p "$BOOKWORM/debs"
+    local log_file="$BOOKWORM/download.log"
+    if (cd "$BOOKWORM/debs" && apt-get download "${MOBY20_PACKAGES[@]}") >"$log_file" 2>&1; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        log "apt-get download failed; refreshing the package index and retrying"
+        apt_get update -q >"$BOOKWORM/update.log" 2>&1 || true
+        if (cd "$BOOKWORM/debs" && apt-get download "${MOBY20_PACKAGES[@]}") >"$log_file" 2>&1; then
+            return 0
+        fi
+    fi
+    unreachable "cannot download ${MOBY20_PACKAGES[*]} from Debian 12 (see $log_file)"
+}
+
+build_moby20() {
+    ensure_bookworm_packages # the system Go
+    local pkg
+    for pkg in "${MOBY20_PACKAGES[@]}"; do
+        compgen -G "$BOOKWORM/debs/${pkg}_*.deb" >/dev/null || {
+            bookworm_download
+            break
+        }
+    done
+    local moby
+    moby=$(dpkg-deb -f "$(compgen -G "$BOOKWORM/debs/golang-github-docker-docker-dev_*.deb" | tail -1)" Version)
+    case "$moby" in
+        20.10.*) ;;
+        *)
+            log "golang-github-docker-docker-dev is $moby here, not 20.10 (Debian 12 has 20.10)"
+            exit 1
+            ;;
+    esac
+    rm -rf "$BOOKWORM/root"
+    for pkg in "${MOBY20_PACKAGES[@]}"; do
+        dpkg -x "$(compgen -G "$BOOKWORM/debs/${pkg}_*.deb" | tail -1)" "$BOOKWORM/root"
+    done
+    local sysinfo="$BOOKWORM/root$GOCODE/$MOBY_PKG/pkg/sysinfo"
+    overlay_json "$sysinfo/sysinfo_linux.go" "" "$sysinfo/cgroup2_linux.go" "" \
+        "$sysinfo/zz_shimpolicy_oracle.go" "$HERE/overlay/moby20_sysinfo_new.go" \
+        >"$OUT/overlay-moby-decoder-20.json"
+    (cd "$HERE/gopath/src/shimoracle/mobydecoder" &&
+        go_env GOPATH="$HERE/gopath:$BOOKWORM/root/usr/share/gocode" \
+            "$GO16" build -overlay "$OUT/overlay-moby-decoder-20.json" -o "$OUT/moby-decoder-20" .)
+    echo "moby $moby runconfig ($("$GO16" version | cut -d' ' -f3))" >"$OUT/moby-decoder-20.version"
+    log "built $OUT/moby-decoder-20: $(cat "$OUT/moby-decoder-20.version")"
+}
+
 case "${1:-1.6}" in
     1.6) targets=(16) ;;
     1.7) targets=(17) ;;
-    all) targets=(16 17) ;;
+    moby20) targets=(moby20) ;;
+    all) targets=(16 17 moby20) ;;
     *)
-        echo "usage: fuzz/oracle/build.sh [1.6|1.7|all]" >&2
+        echo "usage: fuzz/oracle/build.sh [1.6|1.7|moby20|all]" >&2
         exit 2
         ;;
 esac

@@ -1,11 +1,12 @@
 """``shimpolicy doctor``: will every runtime configured on this node actually start?
 
 The node's configuration says which runtimes exist; its file system says whether their
-binaries do.  ``doctor`` reads containerd's ``config.toml`` (with its ``imports``) and
-Docker's ``daemon.json`` through the linter's readers, resolves every binary each runtime
-needs as the daemon will (containerd's C2 order for shims; ``PATH`` for runc-compatible
-binaries), and reports what is missing, not executable, or replaceable by someone other
-than root, in the linter's findings.
+binaries do.  ``doctor`` reads containerd's ``config.toml`` (with its ``imports``),
+Docker's ``daemon.json`` and both daemons' systemd units through the linter's readers
+(host.py), resolves every binary each runtime needs as the daemon will (resolve.py:
+containerd's C2 order for shims, ``PATH`` for runc-compatible binaries) on the node's file
+system (fs.py), and reports what is missing, not executable, or replaceable by someone
+other than root (checks.py) in the linter's findings and formats.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from ..grammar.docker import docker_permits, stock_runtimes
 from ..grammar.name import parse
 from ..grammar.versions import containerd_series, docker_major
 from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
-from ..lint.context import placeholder
 from ..lint.engine import finish
+from ..lint.facts import placeholder
 from ..lint.finding import Finding, Location
 from ..lint.rulebook import default_severity
 from .checks import Need, findings
@@ -35,10 +36,10 @@ from .host import (
 from .resolve import Resolution, resolve_runc, resolve_shim
 
 if TYPE_CHECKING:
-    from ..lint.daemon_json import DockerSettings
+    from ..lint.daemon_json import DockerRuntime, DockerSettings
     from ..lint.dockerd import DockerdFlag
     from ..lint.engine import LintResult
-    from ..lint.links import ContainerdConfig, HandlerDef
+    from ..lint.facts import ContainerdConfig, HandlerDef
     from ..policy import Policy
     from ..syntax.shell import Word
 
@@ -66,6 +67,8 @@ def doctor(policy: Policy, options: DoctorOptions | None = None) -> LintResult:
 
 
 class _Node:
+    """One node's daemons, the versions whose rules apply, and what each runtime needs."""
+
     def __init__(self, fs: RootFS, reader: Reader, policy: Policy, options: DoctorOptions):
         self.fs, self.reader, self.policy = fs, reader, policy
         self.containerd_daemon = find_daemon(reader, "containerd.service", "containerd")
@@ -96,18 +99,27 @@ class _Node:
         daemon = self.containerd_daemon
         given = option_value(daemon.arguments, "--config", "-c")
         path = self.config_path(given, CONTAINERD_CONFIG)
-        configs = self.reader.containerd_configs(path, self.containerd)
+        configs = self.reader.containerd_configs(path, self.process.cwd)
         self.files += len(configs)
         if not configs and daemon.executable is None and daemon.service is None:
             return []  # no containerd here
         from ..lint.containerd import merge_imports
-        from ..lint.links import ContainerdConfig
+        from ..lint.facts import ContainerdConfig
 
         anchor = self.anchor(path, daemon)
         config = (
             merge_imports(configs, self.containerd)
             if configs
-            else ContainerdConfig(anchor.path, anchor, 1, (), False, None, None, False)
+            else ContainerdConfig(
+                path=anchor.path,
+                at=anchor,
+                version=1,
+                handlers=(),
+                defines_runtimes=False,
+                default_name=None,
+                legacy_default=None,
+                imports=False,
+            )
         )
         self.config = config
         default = config.default_handler(self.containerd)
@@ -262,7 +274,7 @@ class _Node:
 
     def unnamed_handlers(self, manifests: tuple[str, ...]) -> list[Finding]:
         """SP804: a CRI handler only a RuntimeClass could select, which none names."""
-        from ..lint.links import collect_facts
+        from ..lint.engine import collect_facts
 
         if self.config is None:
             return []
@@ -286,9 +298,8 @@ class _Node:
                     "SP804",
                     "info",
                     f"handler '{handler.name}' serves only pods whose RuntimeClass names it, and "
-                    f"none of the {len(classes)} RuntimeClasses given does: nothing on this node "
-                    "uses it; add a RuntimeClass with `handler: "
-                    f"{handler.name}`, or remove the handler",
+                    f"{_none_of(len(classes))}: nothing on this node uses it; add a RuntimeClass "
+                    f"with `handler: {handler.name}`, or remove the handler",
                 )
             )
         return out
@@ -310,6 +321,14 @@ class _Node:
         if given is None or not given.literal or not given.value:
             return default
         return posixpath.join(self.process.cwd, given.value)
+
+
+def _none_of(classes: int) -> str:
+    if classes == 0:
+        return "the manifests given define no RuntimeClass"
+    if classes == 1:
+        return "the one RuntimeClass given names another"
+    return f"none of the {classes} RuntimeClasses given does"
 
 
 def _names(names: list[str]) -> str:
@@ -344,11 +363,10 @@ def _with_flags(
     return settings._replace(runtimes=settings.runtimes + added)
 
 
-def _docker_handler(runtime: object) -> HandlerDef:
-    from ..lint.daemon_json import DockerRuntime
-    from ..lint.links import HandlerDef
+def _docker_handler(runtime: DockerRuntime) -> HandlerDef:
+    """A Docker runtimeType runtime as the containerd runtime it is (D3.7)."""
+    from ..lint.facts import HandlerDef
 
-    assert isinstance(runtime, DockerRuntime)
     return HandlerDef(
         runtime.name,
         runtime.at,

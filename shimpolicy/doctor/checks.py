@@ -63,7 +63,7 @@ def _missing(need: Need, found: Resolution) -> str:
         failed = found.failed
         if failed is not None and failed.error != "no such file or directory":
             return f"{_subject(need)}: {found.value} cannot be looked up ({failed.error}): {fails}"
-        gone = failed.path if failed else found.value
+        gone = failed.path if failed and failed.links else found.value
         leads = f" leads to {gone}, which" if gone != found.value else ""
         return f"{_subject(need)}: {found.value}{leads} does not exist: {fails}"
     dirs = _dirs(found.searched)

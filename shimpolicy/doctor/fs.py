@@ -28,6 +28,7 @@ class Lookup(NamedTuple):
     stat: os.stat_result | None
     dirs: tuple[str, ...]
     error: str | None = None  # why nothing was found: "no such file or directory", …
+    links: int = 0  # symbolic links followed
 
     @property
     def exists(self) -> bool:
@@ -95,28 +96,32 @@ class RootFS:
             try:
                 st = os.lstat(self.host_path(here))
             except OSError as e:
-                return Lookup(path, here, None, tuple(dirs), _reason(e))
+                return Lookup(path, here, None, tuple(dirs), _reason(e), links)
             if stat.S_ISLNK(st.st_mode):
                 links += 1
                 if links > MAX_LINKS:
-                    return Lookup(path, here, None, tuple(dirs), _reason(OSError(errno.ELOOP, "")))
+                    return Lookup(
+                        path, here, None, tuple(dirs), _reason(OSError(errno.ELOOP, "")), links
+                    )
                 try:
                     target = os.readlink(self.host_path(here))
                 except OSError as e:
-                    return Lookup(path, here, None, tuple(dirs), _reason(e))
+                    return Lookup(path, here, None, tuple(dirs), _reason(e), links)
                 if target.startswith("/"):
                     done = []
                 pending.extend(reversed([p for p in target.split("/") if p]))
                 continue
             if pending and not stat.S_ISDIR(st.st_mode):
-                return Lookup(path, here, None, tuple(dirs), _reason(OSError(errno.ENOTDIR, "")))
+                return Lookup(
+                    path, here, None, tuple(dirs), _reason(OSError(errno.ENOTDIR, "")), links
+                )
             done.append(part)
         resolved = "/" + "/".join(done)
         try:
             final = os.stat(self.host_path(resolved))
         except OSError as e:  # changed while we looked
-            return Lookup(path, resolved, None, tuple(dirs), _reason(e))
-        return Lookup(path, resolved, final, tuple(dirs))
+            return Lookup(path, resolved, None, tuple(dirs), _reason(e), links)
+        return Lookup(path, resolved, final, tuple(dirs), links=links)
 
     def unsafe(self, found: Lookup) -> list[Unsafe]:
         """The file found, and every directory read to find it, that anyone but root could

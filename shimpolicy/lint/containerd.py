@@ -15,14 +15,14 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 from __future__ import annotations
 
 import posixpath
+from fnmatch import fnmatchcase
 
 from .._typing import NamedTuple
-from ..grammar.catalog import shim_for_binary
 from ..grammar.name import parse
 from ..grammar.versions import containerd_release, containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from ..syntax.toml import parse_toml
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .cri_view import (
     CRI_V1,
     CRI_V2,
@@ -33,10 +33,12 @@ from .cri_view import (
     max_config_version,
     refuses_newer_version,
 )
+from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
 from .kubernetes import handler_name_for, label_errors
-from .links import ContainerdConfig, classes_in_scope, configs_in_scope, toml_key
+from .links import toml_key
+from .runc_binary import check_runc_binary
 from .source import SourceFile
 
 # C5: the CRI plugin's key in each config layout.
@@ -319,6 +321,7 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     if not _check_version(doc, source, ctx):
         return  # containerd refuses the file before reading any plugin
     short = _check_plugin_ids(doc, config, source, ctx)
+    _check_drop_in_versions(doc, config, source, ctx)
     if config.cri_off(ctx.containerd):
         return  # the CRI plugin is not loaded: its settings cannot fail anything
     view = config.view(ctx.containerd)
@@ -329,8 +332,15 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     replaced = [p for p in view.read if read[p].table.get("runtimes") is not None]
     for plugin in replaced[:-1]:
         _report_replaced(read[plugin], read[replaced[-1]], source, ctx)
+    # 2.0.2+ merge key by key: what a later section sets, an earlier one's never reaches
+    # containerd (its `runtimes` included, whole).
+    hidden: dict[str, set[str]] = {}
+    later: set[str] = set()
+    for plugin in reversed(view.read):
+        hidden[plugin] = set(later)
+        later |= {str(k.value) for k, _ in read[plugin].table.items}
     for plugin in view.read:
-        _check_section(read[plugin], config, view, source, ctx)
+        _check_section(read[plugin], config, view, hidden[plugin], source, ctx)
 
 
 def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> bool:
@@ -468,6 +478,50 @@ def _check_plugin_ids(
     return bool(short_keys or short_entries)
 
 
+def _check_drop_in_versions(
+    doc: Mapping, config: ContainerdConfig, source: SourceFile, ctx: LintContext
+) -> None:
+    """SP419: an imported file (linted in the same run) of a higher config version than
+    the file importing it.  2.3 refuses it (src v2.3.4 LoadConfigWithPlugins; a
+    version-less root sets no limit); 2.0-2.2 take the higher version for the merged
+    config, so the importing file's plugin settings are not migrated."""
+    c = ctx.containerd
+    release = containerd_release(c)
+    if release < (2, 0, 0):
+        return
+    root = 0 if config.version_less else config.version
+    for entry, at in imports(doc, source):
+        target, pattern = import_target(source.path, entry)
+        for other in ctx.facts.containerd:
+            matched = fnmatchcase(other.path, target) if pattern else other.path == target
+            drop_in = 0 if other.version_less else other.version
+            if not matched or other.path == source.path or drop_in <= root:
+                continue
+            span = Span(at.line, at.column, at.end_line, at.end_column)
+            if release >= (2, 3, 0):
+                if root == 0:
+                    continue
+                ctx.report(
+                    source,
+                    span,
+                    "SP419",
+                    f"{other.path} has config version {drop_in}, higher than this file's "
+                    f"{root}: containerd {c} does not start (`drop-in config version {drop_in} "
+                    f"higher than root config version {root}`); give both the same version",
+                )
+            elif root == 2 and any(s.plugin == CRI_V2 for s in config.sections):
+                ctx.report(
+                    source,
+                    span,
+                    "SP419",
+                    f"{other.path} has config version {drop_in}, higher than this file's "
+                    f"{root}: containerd {c} takes version {drop_in} for the merged config and "
+                    f'does not migrate this file, so its `[plugins."{CRI_V2}"]` settings are '
+                    "ignored; give both the same version",
+                    severity="warning",
+                )
+
+
 _CORE_PLUGINS = {
     "cri": CRI_V2,
     "cgroups": "io.containerd.monitor.v1.cgroups",
@@ -572,13 +626,18 @@ def _report_replaced(old: _Section, new: _Section, source: SourceFile, ctx: Lint
 
 
 def _check_section(
-    section: _Section, config: ContainerdConfig, view: CriView, source: SourceFile, ctx: LintContext
+    section: _Section,
+    config: ContainerdConfig,
+    view: CriView,
+    hidden: set[str],
+    source: SourceFile,
+    ctx: LintContext,
 ) -> None:
     merges = view.two
-    _check_types(section, view, source, ctx)
+    _check_types(section, view, hidden, source, ctx)
     runtimes_key, runtimes = _runtimes(section)
     default = view.default
-    if runtimes is not None:
+    if runtimes is not None and "runtimes" not in hidden:
         for key, table in runtimes.pairs():
             if isinstance(table, Mapping):
                 _check_handler(str(key.value), key, table, default, merges, source, ctx)
@@ -654,13 +713,16 @@ def _toml_kind(node: Node) -> str:
     return "value"
 
 
-def _check_types(section: _Section, view: CriView, source: SourceFile, ctx: LintContext) -> None:
-    """SP415: a value containerd cannot decode into its CRI configuration: it exits."""
+def _check_types(
+    section: _Section, view: CriView, hidden: set[str], source: SourceFile, ctx: LintContext
+) -> None:
+    """SP415: a value containerd cannot decode into its CRI configuration: it exits.
+    ``hidden``: keys of the ``containerd`` table a later section replaces."""
     tables: list[tuple[Mapping, dict[str, _Field], str]] = [
         (section.table, _CONTAINERD_FIELDS, "ContainerdConfig")
     ]
     runtimes = section.table.get("runtimes")
-    if isinstance(runtimes, Mapping):
+    if isinstance(runtimes, Mapping) and "runtimes" not in hidden:
         for key, table in runtimes.pairs():
             if isinstance(table, Mapping):
                 tables.append((table, _HANDLER_FIELDS, "Runtime"))
@@ -678,6 +740,8 @@ def _check_types(section: _Section, view: CriView, source: SourceFile, ctx: Lint
     for table, fields, struct in tables:
         for key, node in table.items:
             field = fields.get(str(key.value))
+            if table is section.table and str(key.value) in hidden:
+                continue
             if field is None or _toml_kind(node) in field[2]:
                 continue
             _type_error(
@@ -706,7 +770,7 @@ def _type_error(
     c = ctx.containerd
     if not view.two:
         said = f"go-toml: `Can't convert … to {field[1]}`"
-    elif key == "runtimes" and section.plugin != CRI_V3:
+    elif key == "runtimes" and view.read != (CRI_V3,):
         said = (
             f"it panics migrating the CRI settings: `interface conversion: interface {{}} is "
             f"{_go_value(kind)}, not map[string]interface {{}}`"
@@ -1066,45 +1130,6 @@ def _check_default_name(
             "(containerd: no corresponding runtime configured in `containerd.runtimes` for "
             f'`containerd` `default_runtime_name = "{name}"); define `runtimes.{toml_key(name)}` '
             f"or name one of {known}",
-        )
-
-
-def check_runc_binary(
-    ctx: LintContext, source: SourceFile, span: Span, value: str, what: str
-) -> None:
-    """A runc-compatible binary (runc's ``options.BinaryName``, nerdctl's ``--runtime crun``).
-
-    It is not a runtime name: the runc shim executes it as root, looking a bare name up
-    on ``PATH``, so C1/C2 do not apply.  A path is judged by the policy in ``config``
-    context (a path others can write to is refused); a relative path is resolved against
-    the shim's working directory, the container's bundle.
-    """
-    marker = placeholder(value)
-    if marker is not None:
-        ctx.unresolved(source, span, what, value, marker)
-        return
-    base = value.rsplit("/", 1)[-1]
-    if base.startswith("containerd-shim") or value.startswith("io.containerd."):
-        shim = shim_for_binary(base)
-        named = f" ({shim.title})" if shim else ""
-        ctx.report(
-            source,
-            span,
-            "SP411",
-            f"{what} {value!r} names a containerd shim{named}, not a runc-compatible runtime: "
-            "the runc shim would run it in place of runc and every container fails to start; "
-            "make the shim the handler's runtime_type and drop BinaryName",
-        )
-    elif value.startswith("/"):
-        ctx.check_name(source, span, value, "config", what)
-    elif "/" in value:
-        ctx.report(
-            source,
-            span,
-            "SP412",
-            f"{what} {value!r} is a relative path: the runc shim resolves it against its own "
-            "working directory (the container's bundle directory), where it does not exist; "
-            "use an absolute path, or a bare name looked up on PATH",
         )
 
 

@@ -20,15 +20,26 @@ from functools import cache
 from itertools import pairwise
 
 from .._typing import NamedTuple
-from ..grammar.docker import RESERVED, docker_takes, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import (
+    RESERVED,
+    UNKNOWN_WINDOWS_RUNTIME,
+    WINDOWS_RUNTIMES,
+    docker_takes,
+    go_fold,
+    stock_runtimes,
+    unknown_runtime_message,
+    windows_ignores_names,
+)
 from ..grammar.name import parse
 from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .daemon_keys import accepted_keys, flat_keys
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .finding import Location
+from .runc_binary import check_runc_binary
 from .source import SourceFile
 
 # The fields of moby's runtime entry (api/types/system.Runtime), by their folded JSON name.
@@ -90,19 +101,6 @@ def _jtype(node: Node) -> str:
 
 def _is_null(node: Node) -> bool:
     return isinstance(node, Scalar) and node.value is None
-
-
-def _fold(key: str, docker: int) -> str:
-    """Go's case folding of a JSON key (encoding/json matches keys to fields with it).
-
-    Besides ASCII, the long s (U+017F) folds onto S and the Kelvin sign onto K in every Go;
-    the dotless and the dotted capital i fold onto I from Go 1.21, which built Docker 25 and
-    later.
-    """
-    extra = {"\u017f": "S", "\u212a": "K"}
-    if docker >= 25:
-        extra.update({"\u0131": "I", "\u0130": "I"})
-    return "".join(c.upper() if c.isascii() else extra.get(c, c) for c in key)
 
 
 def _runtimes_objects(doc: Mapping) -> list[tuple[Scalar, Node]]:
@@ -341,6 +339,10 @@ class _Checker:
         self.ctx.check_name(self.source, value.span, name, "request", "default-runtime")
 
     def missing_default_message(self, name: str) -> str:
+        if windows_ignores_names(self.ctx.docker, self.ctx.platform):
+            refused = UNKNOWN_WINDOWS_RUNTIME.format(name)
+            known = " and ".join(sorted(WINDOWS_RUNTIMES))
+            return f"a Windows dockerd does not start ({refused}): its runtimes are {known}"
         head = f"specified default runtime '{name}' does not exist"
         stock = ", ".join(sorted(stock_runtimes(self.ctx.docker, self.ctx.platform)))
         if parse(name, self.ctx.containerd, self.ctx.platform).kind == "path":
@@ -416,7 +418,7 @@ class _Checker:
             return None
         options: set[str] | None = None
         for k, v in node.items:
-            fieldname = _FIELDS.get(_fold(str(k.value), self.major))
+            fieldname = _FIELDS.get(go_fold(str(k.value)))
             if fieldname is None:
                 entry.unknown.append((k, v))
                 continue
@@ -591,6 +593,13 @@ class _Checker:
                 "config",
                 f"runtimes.{entry.name}.runtimeType",
             )
+        binary = entry.binary
+        value = binary.value if isinstance(binary, Scalar) else None
+        if entry.type_value == _RUNC_OPTIONS_TYPE and isinstance(value, str) and value:
+            # The runc shim's binary, judged as containerd's options.BinaryName is.
+            what = f"runtimes.{entry.name}.options.BinaryName"
+            assert binary is not None
+            check_runc_binary(self.ctx, self.source, binary.span, value, what)
         problem = self.settings_problem(entry)
         if problem is not None:
             span, rule, message, related = problem
@@ -658,6 +667,14 @@ class _Checker:
                 f'path of runtime "{entry.name}" names a containerd shim ({shim[0]}), but "path" '
                 "is a runc-compatible binary that Docker runs under its own runc shim; configure "
                 f'the shim with "runtimeType": "{shim[1]}" instead',
+            )
+        else:
+            # A runc-compatible binary, judged as containerd's options.BinaryName is; with
+            # runtimeArgs dockerd's wrapper script runs it rather than the shim itself.
+            what = f"runtimes.{entry.name}.path"
+            executed = not entry.arg_items
+            check_runc_binary(
+                self.ctx, self.source, node.span, entry.path_value, what, executed=executed
             )
         if not entry.arg_items:
             return  # without arguments dockerd runs the path directly: no shell involved

@@ -8,8 +8,8 @@ import pytest
 
 from shimpolicy.lint.containerd import TYPE, config_facts, import_target, merge_imports
 from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.facts import ContainerdConfig
 from shimpolicy.lint.finding import Location
-from shimpolicy.lint.links import ContainerdConfig
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests import conftest
@@ -686,7 +686,9 @@ def test_binary_name_relative_path() -> None:
             "SP412",
             "handler 'runc' options.BinaryName './runc' is a relative path: the runc shim "
             "resolves it against its own working directory (the container's bundle directory), "
-            "where it does not exist; use an absolute path, or a bare name looked up on PATH",
+            "where it does not exist, so every container using it fails to start (fork/exec "
+            "./runc: no such file or directory); use an absolute path, or a bare name looked up "
+            "on PATH",
         ),
     ]
 

@@ -24,8 +24,8 @@ PATH_IN_REQUEST = (
 )
 RELATIVE = (
     "is a relative path: the runc shim resolves it against its own working directory (the "
-    "container's bundle directory), where it does not exist; use an absolute path, or a "
-    "bare name looked up on PATH"
+    "container's bundle directory), where it does not exist, so every container using it "
+    "fails to start; use an absolute path, or a bare name looked up on PATH"
 )
 
 
