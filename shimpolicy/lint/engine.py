@@ -95,9 +95,17 @@ def _excluded(path: str, patterns: Sequence[str]) -> bool:
     )
 
 
-def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bool]]:
+def walk(
+    paths: Iterable[str], exclude: Sequence[str], outside: list[str] | None = None
+) -> Iterator[tuple[str, bool]]:
     """(path, named) for every candidate file; ``named`` when given on the command line.
-    Symbolic links to directories are not followed (no loops); only names are listed here."""
+    Symbolic links to directories are not followed (no loops); only names are listed here.
+
+    With ``outside``, a symbolic link to a file outside the linted roots (the directories
+    given, and the working directory for files given by name) is put there instead: a tree
+    must not make the linter read, and echo, a file it does not hold."""
+    paths = list(paths)
+    roots = _roots(paths) if outside is not None else ()
     for top in paths:
         if os.path.isdir(top):
             stack = [top]
@@ -116,12 +124,44 @@ def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bo
                             if e.name not in SKIP_DIRS:
                                 subdirs.append(e.path)
                         elif e.is_file():  # a link to a regular file is read; FIFOs never
-                            yield e.path, False
+                            if outside is not None and e.is_symlink() and _leaves(e.path, roots):
+                                outside.append(e.path)
+                            else:
+                                yield e.path, False
                     except OSError:
                         continue
                 stack.extend(reversed(subdirs))
         elif not _excluded(_display(top), exclude):
-            yield top, True
+            if outside is not None and os.path.islink(top) and _leaves(top, roots):
+                outside.append(top)
+            else:
+                yield top, True
+
+
+def _roots(paths: list[str]) -> tuple[str, ...]:
+    """The real directories a run may read files from."""
+    roots = {os.path.realpath(p) for p in paths if os.path.isdir(p)}
+    if any(not os.path.isdir(p) for p in paths):
+        roots.add(os.path.realpath("."))
+    return tuple(roots)
+
+
+def _leaves(link: str, roots: tuple[str, ...]) -> bool:
+    """Whether a symbolic link leads to a file outside every root."""
+    target = os.path.realpath(link)
+    return not any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _outside_link(path: str, options: LintOptions, named: bool) -> Finding | None:
+    """SP002 for a symbolic link that leads outside the linted roots: never read, so none of
+    what it leads to can reach any report."""
+    if not (named or options.file_type or type_by_name(path) or may_have_type(path)):
+        return None
+    message = (
+        "not read: a symbolic link to a file outside the linted paths (what a tree links to "
+        "elsewhere is not its own configuration); lint the file where it lives"
+    )
+    return Finding(_display(path), 1, 1, 1, 1, "SP002", "warning", message)
 
 
 def _display(path: str) -> str:
@@ -140,7 +180,21 @@ def lint_paths(
             f"lint_paths takes a list of paths, not a {kind}: write lint_paths([path], policy)"
         )
     exclude = tuple(options.exclude) + tuple(policy.exclude)
-    candidates = list(walk([os.fspath(p) for p in paths] or ["."], exclude))
+    tops = [os.fspath(p) for p in paths] or ["."]
+    outside: list[str] = []
+    candidates = list(walk(tops, exclude, outside))
+    named = set(tops)
+    links = [f for p in outside if (f := _outside_link(p, options, p in named)) is not None]
+    result = _lint_candidates(candidates, policy, options)
+    if not links:
+        return result
+    found = [*result.findings, *_policy_filters(links, policy)]
+    return LintResult(result.files_checked + len(links), tuple(sorted(found)))
+
+
+def _lint_candidates(
+    candidates: list[tuple[str, bool]], policy: Policy, options: LintOptions
+) -> LintResult:
     # Every parsed tree lives until the run ends and none makes a reference cycle, so the
     # cyclic collector would only walk them again and again (a sixth of a large run) to
     # free nothing; reference counting still frees whatever is dropped.  A worker forked

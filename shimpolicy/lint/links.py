@@ -22,6 +22,7 @@ import difflib
 from collections.abc import Collection, Iterable, Sequence
 
 from .._typing import TYPE_CHECKING, NamedTuple
+from ..display import display
 from ..grammar.versions import containerd_series
 from ..syntax import Span
 from .context import Facts, LintContext, placeholder
@@ -284,7 +285,8 @@ def collect_facts(paths: Sequence[str], policy: Policy) -> Facts:
     options = LintOptions()
     types = file_types()
     facts = Facts()
-    for path, named in walk(paths or ["."], tuple(policy.exclude)):
+    # Links that lead outside the paths are never read (lint reports them).
+    for path, named in walk(paths or ["."], tuple(policy.exclude), outside=[]):
         item = _load_path(path, named, types, options)
         if item is not None and item.problem is None:
             item.kind.collect(item.doc, item.source, facts)
@@ -395,7 +397,7 @@ def render_text(chains: Iterable[Chain]) -> str:
         lines = []
         for i, step in enumerate(chain.steps):
             arrow = "" if i == 0 else "  -> "
-            text = arrow + f"{_STEP_TITLES[step.kind]} {_shown(step.label)}".lstrip()
+            text = arrow + f"{_STEP_TITLES[step.kind]} {display(step.label)}".lstrip()
             if step.location is not None:
                 loc = step.location
                 text += f"  ({loc.path}:{loc.line}:{loc.column})"
@@ -447,7 +449,7 @@ _DOT_COLOURS = {"allow": "palegreen", "warn": "gold", "deny": "salmon"}
 
 def _dot_attributes(step: Step) -> str:
     title = _STEP_TITLES[step.kind]
-    label = f"{title} {_shown(step.label)}".strip()
+    label = f"{title} {display(step.label)}".strip()
     if step.location is not None:
         label += f"\n{step.location.path}:{step.location.line}"
     if step.detail and step.kind in ("missing", "decision"):
@@ -465,11 +467,6 @@ def _dot_escape(text: str) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _shown(text: str) -> str:
-    """``text`` with characters that do not print escaped, so a name cannot break a line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _order(loc: Location) -> tuple[str, int, int]:
