@@ -125,17 +125,27 @@ def _example_lines(ex: dict[str, object]) -> list[str]:
     lines: list[str] = []
     files = [ex] if "content" in ex else []
     files += [*ex.get("also", ()), *ex.get("node", ()), *ex.get("manifests", ())]  # type: ignore[misc]
+    listed = False  # a doctor example's files without content: one list of them
     for item in files:
         name = item.get("filename") or item.get("path", "")
         mode = f" (mode {item['mode']})" if "mode" in item else ""
+        if item.get("content") is None:
+            kind = "directory" if item.get("directory") else "file"
+            lines += [*([] if listed else [""]), f"- {kind} `{name}`{mode}"]
+            listed = True
+            continue
+        listed = False
         lines += ["", f"`{name}`{mode}:", ""]
-        if item.get("content") is not None:
-            suffix = str(name).rsplit(".", 1)[-1] if "." in str(name) else "sh"
-            info = {"yml": "yaml", "json": "json", "toml": "toml", "yaml": "yaml"}.get(suffix)
-            lines += _fence(str(item["content"]), info or "text")
+        suffix = str(name).rsplit(".", 1)[-1] if "." in str(name) else "sh"
+        info = {"yml": "yaml", "json": "json", "toml": "toml", "yaml": "yaml"}.get(suffix)
+        lines += _fence(str(item["content"]), info or "text")
     expect = ex.get("expect")
     if isinstance(expect, list):
-        found = [f"{e['rule']} at line {e['line']}, column {e['column']}" for e in expect]
+        found = [
+            f"{e['rule']} at {e['path'] + ' ' if 'path' in e else ''}line {e['line']}, "
+            f"column {e['column']}"
+            for e in expect
+        ]
         lines += ["", "Reported: " + ("; ".join(found) if found else "nothing") + "."]
     return lines
 

@@ -8,7 +8,9 @@ decoding", moby ``runconfig``), per Docker version:
 - ``POST /containers/create`` decodes into ``ContainerConfigWrapper``.  From 20.10 to 26.1
   it embeds a deprecated ``*HostConfig`` at the top level: when ``HostConfig`` is absent
   or null, a top-level ``Runtime`` is the runtime; when both are present the inner one
-  wins.  Docker 27.0 removed the embedded one (``container.CreateRequest``).
+  wins.  Docker 27.0 removed the embedded one (``container.CreateRequest``); for a target
+  of 27 or later what 20.10 to 26.1 would take is checked as well, so that a daemon older
+  than the policy's target is no way around the check.
 - the legacy ``POST /containers/{name:.*}/start`` with a body (API < 1.24) decodes the
   same wrapper (``DecodeHostConfig``): a bare host configuration or ``{"HostConfig": …}``.
   Docker 25 refuses API < 1.24 unless ``DOCKER_MIN_API_VERSION`` allows it; 26 refuses
@@ -37,6 +39,7 @@ from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from .._typing import TYPE_CHECKING
+from ..grammar.docker import go_fold
 from ..grammar.versions import docker_major
 from .records import FAIL_CLOSED, Answer, Problem
 
@@ -57,8 +60,6 @@ _CREATE_PATH = re.compile(r"(?:/v[0-9.]+)?/containers/create")
 # prefix the request has the daemon's own API version, 1.24 or later: no body is read.
 _START_PATH = re.compile(r"/v([0-9.]+)/containers/.+/start")
 CREATE, LEGACY_START = "create", "legacy start"
-# Go's encoding/json also folds these onto ASCII letters when it matches member names.
-_GO_FOLD = {"\u017f": "S", "\u212a": "K"}
 # JSON's whitespace, the only characters Go's decoder skips around a value.
 _WHITESPACE = " \t\r\n"
 
@@ -110,11 +111,10 @@ def request_problems(
     if route == LEGACY_START and not body and 0 <= _declared_length(headers) <= 7:
         return ()
     try:
-        name = body_runtime(body, route, docker_major(gate.policy.docker))
+        names = body_runtimes(body, route, docker_major(gate.policy.docker))
     except Unreadable as e:
         return (Problem(FAIL_CLOSED, f"cannot check HostConfig.Runtime: {e}; denied", ""),)
-    problem = gate.runtime(name)
-    return () if problem is None else (problem,)
+    return tuple(p for name in names if (p := gate.runtime(name)) is not None)
 
 
 def runtime_route(method: str, uri: str) -> str | None:
@@ -142,10 +142,11 @@ def _api_older(version: str, than: str) -> bool:
     return [int(p) if p.isdigit() else 0 for p in a] < [int(p) if p.isdigit() else 0 for p in b]
 
 
-def body_runtime(body: object, route: str, docker: int) -> str:
+def body_runtimes(body: object, route: str, docker: int) -> tuple[str, ...]:
     """The runtime dockerd (major version ``docker``) takes from an AuthZ request's
-    ``RequestBody`` (base64 JSON) on ``route``; "" when the body sets none (the daemon's
-    default).  ``Unreadable`` where dockerd's decoder fails, or no body was forwarded."""
+    ``RequestBody`` (base64 JSON) on ``route`` ("" when the body sets none: the daemon's
+    default), and from Docker 27 on also the one Docker 20.10 to 26.1 would take.
+    ``Unreadable`` where the decoder fails, or no body was forwarded."""
     if body is None or body == "":
         raise Unreadable("Docker sent no request body (it forwards only JSON bodies under 1 MiB)")
     if not isinstance(body, str):
@@ -154,7 +155,13 @@ def body_runtime(body: object, route: str, docker: int) -> str:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         raise Unreadable("RequestBody is not valid base64") from None
-    return decode_runtime(raw, route, docker)
+    runtimes = [decode_runtime(raw, route, docker)]
+    if route == CREATE and docker >= 27:
+        # The target is the policy's, and by default the newest Docker: a daemon older than
+        # it would take a top-level Runtime that 27 ignores.  Checking that one too costs a
+        # well-formed client nothing (none sends it) and closes the way around.
+        runtimes.append(decode_runtime(raw, route, 26))
+    return tuple(dict.fromkeys(runtimes))
 
 
 def decode_runtime(raw: bytes, route: str, docker: int) -> str:
@@ -197,15 +204,8 @@ def _lone_surrogate() -> re.Pattern[str]:
 
 
 def _go_name(key: str, field: str) -> bool:
-    """Does a member name select a (ASCII-named) Go struct field?  Exactly, or else with
-    ASCII case ignored and ``ſ``/``K`` (Kelvin) standing for ``s``/``k``: Go's folding
-    in every Go that built Docker 20.10 to 29 (measured with Go 1.19 and 1.24)."""
-    if key == field:
-        return True
-    return len(key) == len(field) and all(
-        (c.upper() if c.isascii() else _GO_FOLD.get(c)) == f.upper()
-        for c, f in zip(key, field, strict=True)
-    )
+    """Does a member name select a Go struct field?  Exactly, or else by Go's folding."""
+    return key == field or go_fold(key) == go_fold(field)
 
 
 def _first_value(text: str, docker: int) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.daemons import INSTALL, TOOLS
+from tests.live.daemons import INSTALL, TOOLS, Containerd
 from tests.live.image import BUSYBOX
 
 
@@ -86,3 +86,25 @@ class FakeShims:
 @pytest.fixture(scope="session")
 def shims(scratch: Path) -> FakeShims:
     return FakeShims(scratch / "fakebin")
+
+
+# What the differential measured, printed at the end of the run.
+REPORTS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for text in REPORTS:
+        terminalreporter.write_sep("-", "live differential")
+        terminalreporter.write_line(text)
+
+
+@pytest.fixture(scope="session")
+def docker_containerd(scratch: Path, shims: FakeShims) -> Iterator[Path]:
+    """The containerd every dockerd of the run uses (its CRI plugin off)."""
+    config = scratch / "docker-containerd.toml"
+    config.write_text('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+    daemon = Containerd(scratch / "docker-containerd", config, shims.folder)
+    run = daemon.start()
+    assert run.started, run.log
+    yield daemon.socket
+    daemon.stop()

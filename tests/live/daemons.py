@@ -186,13 +186,15 @@ class DockerdRun:
 class Dockerd:
     """dockerd 20.10 with one daemon.json, in its own namespaces under ``home``.
 
-    It starts its own containerd (as dockerd does when given no --containerd), inside the
-    same namespaces. Authorization plugins are found through ``home/etc-docker/plugins``,
-    which is the namespace's ``/etc/docker``.
+    It uses the containerd listening on ``containerd`` when given (one for a whole run:
+    dockerd's own starts with every daemon and dockerd gives up on it after 15 s on a busy
+    machine), else starts its own, inside the same namespaces and with the same PATH.
+    Authorization plugins are found through ``home/etc-docker/plugins``, the namespace's
+    ``/etc/docker``.
     """
 
-    def __init__(self, home: Path, fakebin: Path) -> None:
-        self.home, self.fakebin = home, fakebin
+    def __init__(self, home: Path, fakebin: Path, containerd: Path | None = None) -> None:
+        self.home, self.fakebin, self.containerd = home, fakebin, containerd
         self.proc: subprocess.Popen[bytes] | None = None
         self.socket = home / "docker.sock"
         self.logfile = home / "dockerd.log"
@@ -222,6 +224,8 @@ class Dockerd:
             "-H", f"unix://{self.socket}",
             "--iptables=false", "--bridge=none", "--storage-driver=vfs",
         ]  # fmt: skip
+        if self.containerd is not None:
+            argv += ["--containerd", str(self.containerd)]
         path = f"{self.fakebin}:/usr/sbin:/usr/bin:/sbin:/bin"
         self.proc = _namespaced(argv, mounts, "/", path, self.logfile)
         deadline = time.monotonic() + timeout

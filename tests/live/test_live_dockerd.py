@@ -35,8 +35,12 @@ def core(run: DockerdRun, data_root: Path) -> str:
 
 
 @pytest.fixture
-def dockerd(scratch: Path, shims: FakeShims, request: pytest.FixtureRequest) -> Iterator[Dockerd]:
-    daemon = Dockerd(scratch / "dockerd" / request.node.callspec.id, shims.folder)
+def dockerd(
+    scratch: Path, shims: FakeShims, docker_containerd: Path, request: pytest.FixtureRequest
+) -> Iterator[Dockerd]:
+    daemon = Dockerd(
+        scratch / "dockerd" / request.node.callspec.id, shims.folder, docker_containerd
+    )
     yield daemon
     daemon.stop()
 
