@@ -18,8 +18,8 @@ from ..grammar.docker import docker_permits, stock_runtimes
 from ..grammar.name import parse
 from ..grammar.versions import containerd_series, docker_major
 from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
-from ..lint.context import placeholder
 from ..lint.engine import finish
+from ..lint.facts import placeholder
 from ..lint.finding import Finding, Location
 from ..lint.rulebook import default_severity
 from .checks import Need, findings
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ..lint.daemon_json import DockerRuntime, DockerSettings
     from ..lint.dockerd import DockerdFlag
     from ..lint.engine import LintResult
-    from ..lint.links import ContainerdConfig, HandlerDef
+    from ..lint.facts import ContainerdConfig, HandlerDef
     from ..policy import Policy
     from ..syntax.shell import Word
 
@@ -104,7 +104,7 @@ class _Node:
         if not configs and daemon.executable is None and daemon.service is None:
             return []  # no containerd here
         from ..lint.containerd import merge_imports
-        from ..lint.links import ContainerdConfig
+        from ..lint.facts import ContainerdConfig
 
         anchor = self.anchor(path, daemon)
         config = (
@@ -274,7 +274,7 @@ class _Node:
 
     def unnamed_handlers(self, manifests: tuple[str, ...]) -> list[Finding]:
         """SP804: a CRI handler only a RuntimeClass could select, which none names."""
-        from ..lint.links import collect_facts
+        from ..lint.engine import collect_facts
 
         if self.config is None:
             return []
@@ -365,7 +365,7 @@ def _with_flags(
 
 def _docker_handler(runtime: DockerRuntime) -> HandlerDef:
     """A Docker runtimeType runtime as the containerd runtime it is (D3.7)."""
-    from ..lint.links import HandlerDef
+    from ..lint.facts import HandlerDef
 
     return HandlerDef(
         runtime.name,

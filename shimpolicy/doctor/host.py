@@ -24,8 +24,8 @@ from .resolve import SYSTEMD_PATH, Process, Resolution, resolve_runc
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..lint.facts import ContainerdConfig
     from ..lint.finding import Finding
-    from ..lint.links import ContainerdConfig
     from .fs import RootFS
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"  # containerd's default --config

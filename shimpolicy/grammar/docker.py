@@ -103,3 +103,17 @@ def unknown_runtime_message(name: str, docker: str = DEFAULT_DOCKER) -> str:
     """Docker's own words for a name it refuses (D1)."""
     template = UNKNOWN_RUNTIME if docker_major(docker) >= 23 else UNKNOWN_RUNTIME_LEGACY
     return template.format(name)
+
+
+# Go's encoding/json matches a JSON member to a struct field exactly, or else by folding
+# both: ASCII letters to upper case, and the two non-ASCII runes whose case orbit holds an
+# ASCII letter, the long s (U+017F) onto S and the Kelvin sign (U+212A) onto K.  The same in
+# Go 1.19 (Docker 20.10 to 24) and Go 1.24 (Debian's Docker 26), measured: the dotless and
+# the dotted capital i (U+0131, U+0130) fold onto nothing else (unicode.SimpleFold keeps
+# them, as Unicode's simple case folding does).
+_GO_FOLD = {"\u017f": "S", "\u212a": "K"}
+
+
+def go_fold(key: str) -> str:
+    """A JSON member name as Go's decoder compares it with a field's (ASCII) name."""
+    return "".join(c.upper() if c.isascii() else _GO_FOLD.get(c, c) for c in key)

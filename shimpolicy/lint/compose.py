@@ -15,8 +15,9 @@ from functools import cache
 from .._typing import NamedTuple
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
-from .context import Facts, LintContext
+from .context import LintContext
 from .docker_names import check_docker_runtime
+from .facts import Facts
 from .filetype import FileType
 from .source import SourceFile
 

@@ -21,7 +21,7 @@ from ..grammar.name import parse
 from ..grammar.versions import containerd_release, containerd_series
 from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from ..syntax.toml import parse_toml
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .cri_view import (
     CRI_V1,
     CRI_V2,
@@ -32,10 +32,11 @@ from .cri_view import (
     max_config_version,
     refuses_newer_version,
 )
+from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
 from .kubernetes import handler_name_for, label_errors
-from .links import ContainerdConfig, classes_in_scope, configs_in_scope, toml_key
+from .links import toml_key
 from .runc_binary import check_runc_binary
 from .source import SourceFile
 

@@ -3,11 +3,9 @@ place to put findings."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
 from .._typing import TYPE_CHECKING
 from ..syntax import Span
+from .facts import Facts, placeholder
 from .finding import Finding, Location
 from .rulebook import default_severity
 from .source import SourceFile
@@ -15,62 +13,6 @@ from .source import SourceFile
 if TYPE_CHECKING:
     from ..policy import Policy
     from ..policy.model import Context
-    from .links import ClassDef, ContainerdConfig, Workload
-
-
-# Values a template engine or CI system fills in later (SPEC §2 "Real-world shapes"):
-# ${VAR}, ${{ inputs.x }}, {{ .x }}, $VAR, <PLACEHOLDER>, FILLED_BY_OPERATOR-style markers.
-@cache
-def _placeholders() -> re.Pattern[str]:
-    return re.compile(r"\$\{\{.*?\}\}|\{\{.*?\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[A-Z_]+>")
-
-
-def placeholder(value: str) -> str | None:
-    """The first template placeholder in ``value``, if it has one."""
-    if "$" not in value and "{" not in value and "<" not in value:  # most values: no regex
-        return None
-    m = _placeholders().search(value)
-    return m.group() if m else None
-
-
-class Facts:
-    """What one run learns across files (SPEC D2, K3, K4): filled before any check runs."""
-
-    # What collection fills in, and merge adds up; the rest is worked out from it.
-    COLLECTED = (
-        "daemon_json",
-        "docker_runtimes",
-        "containerd",
-        "classes",
-        "workloads",
-        "manifests",
-    )
-    __slots__ = (*COLLECTED, "grouped", "link_groups")
-
-    def __init__(self, *, manifests: list[str] | None = None) -> None:
-        self.daemon_json: list[str] = []
-        self.docker_runtimes: dict[str, Location] = {}
-        # The ends of the links lint/links.py follows (K2-K4, C5), each with where it is
-        # written.
-        self.containerd: list[ContainerdConfig] = []
-        self.classes: list[ClassDef] = []
-        self.workloads: list[Workload] = []
-        self.manifests: list[str] = manifests or []  # every Kubernetes manifest read
-        # Worked out once every file is collected (lint/links.py): each directory's group,
-        # and each group's RuntimeClasses and containerd configs.
-        self.link_groups: dict[str, str] = {}
-        self.grouped: dict[str, tuple[list[ClassDef], list[ContainerdConfig]]] | None = None
-
-    def merge(self, other: Facts) -> None:
-        """Add ``other``'s facts after this one's, as if its files were collected next:
-        lists grow, and a key already known keeps its first value (collect's setdefault)."""
-        for name in Facts.COLLECTED:
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if isinstance(mine, list):
-                mine.extend(theirs)
-            else:
-                for key, value in theirs.items():
-                    mine.setdefault(key, value)
 
 
 class LintContext:

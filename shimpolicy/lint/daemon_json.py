@@ -20,13 +20,20 @@ from functools import cache
 from itertools import pairwise
 
 from .._typing import NamedTuple
-from ..grammar.docker import RESERVED, docker_takes, stock_runtimes, unknown_runtime_message
+from ..grammar.docker import (
+    RESERVED,
+    docker_takes,
+    go_fold,
+    stock_runtimes,
+    unknown_runtime_message,
+)
 from ..grammar.name import parse
 from ..grammar.versions import docker_major
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.json import parse_json
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
 from .daemon_keys import accepted_keys, flat_keys
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .finding import Location
 from .runc_binary import check_runc_binary
@@ -91,19 +98,6 @@ def _jtype(node: Node) -> str:
 
 def _is_null(node: Node) -> bool:
     return isinstance(node, Scalar) and node.value is None
-
-
-def _fold(key: str, docker: int) -> str:
-    """Go's case folding of a JSON key (encoding/json matches keys to fields with it).
-
-    Besides ASCII, the long s (U+017F) folds onto S and the Kelvin sign onto K in every Go;
-    the dotless and the dotted capital i fold onto I from Go 1.21, which built Docker 25 and
-    later.
-    """
-    extra = {"\u017f": "S", "\u212a": "K"}
-    if docker >= 25:
-        extra.update({"\u0131": "I", "\u0130": "I"})
-    return "".join(c.upper() if c.isascii() else extra.get(c, c) for c in key)
 
 
 def _runtimes_objects(doc: Mapping) -> list[tuple[Scalar, Node]]:
@@ -439,7 +433,7 @@ class _Checker:
             return None
         options: set[str] | None = None
         for k, v in node.items:
-            fieldname = _FIELDS.get(_fold(str(k.value), self.major))
+            fieldname = _FIELDS.get(go_fold(str(k.value)))
             if fieldname is None:
                 entry.unknown.append((k, v))
                 continue

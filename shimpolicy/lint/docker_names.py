@@ -14,7 +14,8 @@ from ..grammar.catalog import SHIMS
 from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..grammar.versions import docker_major
 from ..syntax import Span
-from .context import LintContext, placeholder
+from .context import LintContext
+from .facts import placeholder
 from .finding import Location
 from .scope import same_tree
 from .source import SourceFile

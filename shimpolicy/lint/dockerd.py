@@ -19,7 +19,8 @@ from .._typing import NamedTuple
 from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..syntax import Span
 from ..syntax.shell import Word
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
+from .facts import Facts, placeholder
 from .source import SourceFile
 
 OPTIONS = ("--add-runtime", "--default-runtime", "--config-file")

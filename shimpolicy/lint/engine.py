@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from fnmatch import fnmatchcase
@@ -10,14 +9,16 @@ from fnmatch import fnmatchcase
 from .._lazy import LazyRegistry
 from .._typing import TYPE_CHECKING, NamedTuple
 from ..syntax import SyntaxProblem
-from .context import Facts, LintContext
+from .context import LintContext
+from .facts import Facts
 from .filetype import FileType, may_have_type, type_by_content, type_by_name
 from .finding import Finding
+from .parallel import PARALLEL_MIN_FILES, can_fork, run_parallel
 from .source import DEFAULT_MAX_BYTES, ReadProblem, SourceFile, decode, read_text
 from .suppress import apply_suppressions
 
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import Any
 
     from ..policy import Policy
 
@@ -139,27 +140,42 @@ def lint_paths(
         raise TypeError(
             f"lint_paths takes a list of paths, not a {kind}: write lint_paths([path], policy)"
         )
-    exclude = tuple(options.exclude) + tuple(policy.exclude)
-    candidates = list(walk([os.fspath(p) for p in paths] or ["."], exclude))
-    # Every parsed tree lives until the run ends and none makes a reference cycle, so the
-    # cyclic collector would only walk them again and again (a sixth of a large run) to
-    # free nothing; reference counting still frees whatever is dropped.  A worker forked
-    # meanwhile inherits the setting.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and _can_fork():
-            return _run_parallel(candidates, policy, options)
-        types = file_types()
-        loaded = [
-            item
-            for path, named in candidates
-            if (item := _load_path(path, named, types, options)) is not None
-        ]
-        return _run(loaded, policy, options)
-    finally:
-        if collecting:  # (a concurrent run may have found it off: that one leaves it be)
-            gc.enable()
+    candidates = _candidates([os.fspath(p) for p in paths], policy, options)
+    if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and can_fork():
+
+        def load(chunk: Sequence[tuple[str, bool]]) -> tuple[list[_Loaded], Facts]:
+            items = _load_all(chunk, options)
+            return items, _collect(items)
+
+        def check(items: Sequence[_Loaded], facts: Facts) -> list[Finding]:
+            return _check_all(items, facts, policy, options)
+
+        files, findings = run_parallel(candidates, options.jobs, load, check)
+        return _finish(files, findings, policy)
+    return _run(_load_all(candidates, options), policy, options)
+
+
+def collect_facts(
+    paths: Sequence[str], policy: Policy, options: LintOptions = DEFAULT_OPTIONS
+) -> Facts:
+    """What the files under ``paths``, read as ``lint_paths`` reads them, say across
+    files (``shimpolicy graph``), without checking them."""
+    return _collect(_load_all(_candidates(paths, policy, options), options))
+
+
+def _candidates(
+    paths: Sequence[str], policy: Policy, options: LintOptions
+) -> list[tuple[str, bool]]:
+    return list(walk(paths or ["."], tuple(options.exclude) + tuple(policy.exclude)))
+
+
+def _load_all(candidates: Iterable[tuple[str, bool]], options: LintOptions) -> list[_Loaded]:
+    types = file_types()
+    return [
+        item
+        for path, named in candidates
+        if (item := _load_path(path, named, types, options)) is not None
+    ]
 
 
 def lint_text(
@@ -275,8 +291,7 @@ def _parse(source: SourceFile, kind: FileType) -> _Loaded:
 
 
 def _run(loaded: list[_Loaded], policy: Policy, options: LintOptions) -> LintResult:
-    facts = _collect(loaded)
-    findings = [f for item in loaded for f in _check(item, policy, options, facts)]
+    findings = _check_all(loaded, _collect(loaded), policy, options)
     return _finish(len(loaded), findings, policy)
 
 
@@ -286,6 +301,12 @@ def _collect(loaded: Sequence[_Loaded]) -> Facts:
         if item.problem is None:
             item.kind.collect(item.doc, item.source, facts)
     return facts
+
+
+def _check_all(
+    items: Sequence[_Loaded], facts: Facts, policy: Policy, options: LintOptions
+) -> list[Finding]:
+    return [f for item in items for f in _check(item, policy, options, facts)]
 
 
 def _check(item: _Loaded, policy: Policy, options: LintOptions, facts: Facts) -> list[Finding]:
@@ -307,185 +328,6 @@ def _finish(files: int, findings: list[Finding], policy: Policy) -> LintResult:
     findings = _policy_filters(findings, policy)
     findings.sort()
     return LintResult(files, tuple(findings))
-
-
-# Parallel runs: ``jobs`` processes, this one and a forked worker for each other.  The
-# files are cut into contiguous chunks, several per process, and each process takes the
-# next chunk not yet taken whenever it is free, so that a slow part of the tree is shared
-# out whatever the tree's layout.  A process parses its chunks once and keeps the trees,
-# and collects each chunk's cross-file facts as a serial run would.  Every process is then
-# given the others' facts, still serialised, merges all of them in file order (so the
-# result is the same as a serial run's) and checks its own files.  One set of facts per
-# chunk rather than per file keeps what crosses the pipes small.  Workers are forked, so
-# the policy (compiled matchers and all) and the chunks are inherited, not pickled.
-#
-# Plain os.fork and pipes, not multiprocessing: importing it and its shared counter's
-# ctypes takes 15 ms, a tenth of a large run.  The chunks not yet taken are their numbers,
-# one byte each, written to a pipe before any process starts: a one-byte read is atomic,
-# so every chunk goes to exactly one process, with no lock.  Everything else crosses a
-# pipe as a length-prefixed pickle.
-PARALLEL_MIN_FILES = 64
-CHUNKS_PER_JOB = 16
-MAX_CHUNKS = 256  # chunk numbers are one byte
-
-_Chunk = list[tuple[str, bool]]  # (path, named) in file order
-_ChunkFacts = list[tuple[int, Facts]]  # (chunk index, the chunk's facts)
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork")
-
-
-def _run_parallel(
-    candidates: list[tuple[str, bool]], policy: Policy, options: LintOptions
-) -> LintResult:
-    import pickle
-
-    jobs = min(options.jobs, len(candidates))
-    count = min(jobs * CHUNKS_PER_JOB, MAX_CHUNKS)
-    size = -(-len(candidates) // count)  # rounded up
-    chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
-    queue, fill = os.pipe()
-    _write_all(fill, bytes(range(len(chunks))))
-    os.close(fill)  # so that an empty queue reads as its end
-    workers: list[tuple[int, int, int]] = []  # (pid, results from it, facts to it)
-    try:
-        for _ in range(jobs - 1):
-            results_r, results_w = os.pipe()
-            facts_r, facts_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                # Only this worker's own ends stay open here, so that a pipe whose worker
-                # has died reads as ended, not as a worker still to answer.
-                for fd in (results_r, facts_w, *(fd for w in workers for fd in w[1:])):
-                    os.close(fd)
-                _worker(results_w, facts_r, chunks, queue, policy, options)
-            os.close(results_w)
-            os.close(facts_r)
-            workers.append((pid, results_r, facts_w))
-        loaded, facts = _load_chunks(chunks, queue, options)
-        collected = [pickle.dumps(facts), *(_receive(results) for _, results, _ in workers)]
-        for n, (_, _, to_worker) in enumerate(workers, start=1):
-            _send(to_worker, pickle.dumps([b for v, b in enumerate(collected) if v != n]))
-        findings = _check_chunks(loaded, facts, collected[1:], policy, options)
-        files = len(loaded)
-        for _, results, _ in workers:
-            done, found = pickle.loads(_receive(results))
-            files += done
-            findings.extend(found)
-        return _finish(files, findings, policy)
-    except BaseException:
-        import signal
-        from contextlib import suppress
-
-        for pid, _, _ in workers:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        raise
-    finally:
-        os.close(queue)
-        for pid, results, to_worker in workers:
-            os.close(results)
-            os.close(to_worker)
-            os.waitpid(pid, 0)
-
-
-def _worker(
-    results: int,
-    others: int,
-    chunks: list[_Chunk],
-    queue: int,
-    policy: Policy,
-    options: LintOptions,
-) -> NoReturn:
-    """A forked worker's whole life.  It never returns into the parent's code: it ends the
-    process, at once (freeing every parsed tree object by object would take as long as a
-    tenth of the run, while the parent waits to reap it)."""
-    import pickle
-
-    status = 1
-    try:
-        loaded, facts = _load_chunks(chunks, queue, options)
-        _send(results, pickle.dumps(facts))
-        blobs: list[bytes] = pickle.loads(_receive(others))
-        found = _check_chunks(loaded, facts, blobs, policy, options)
-        _send(results, pickle.dumps((len(loaded), found)))
-        status = 0
-    except KeyboardInterrupt:
-        pass  # the parent has it too, and reports it
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()  # the parent only sees this worker end without an answer
-    finally:
-        os._exit(status)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _send(fd: int, data: bytes) -> None:
-    try:
-        _write_all(fd, len(data).to_bytes(8, "big") + data)
-    except BrokenPipeError:  # not the CLI's own output closed early: an error, not a pass
-        raise RuntimeError("a lint process ended before it was sent all it needed") from None
-
-
-def _receive(fd: int) -> bytes:
-    return _read_exactly(fd, int.from_bytes(_read_exactly(fd, 8), "big"))
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts: list[bytes] = []
-    while size:
-        part = os.read(fd, min(size, 1 << 20))
-        if not part:
-            raise RuntimeError("a lint worker process ended without its results")
-        parts.append(part)
-        size -= len(part)
-    return b"".join(parts)
-
-
-def _load_chunks(
-    chunks: list[_Chunk], queue: int, options: LintOptions
-) -> tuple[list[_Loaded], _ChunkFacts]:
-    """Parse the next chunk not yet taken by any process, until none is left."""
-    types = file_types()
-    loaded: list[_Loaded] = []
-    facts: _ChunkFacts = []
-    while token := os.read(queue, 1):
-        index = token[0]
-        items = [
-            item
-            for path, named in chunks[index]
-            if (item := _load_path(path, named, types, options)) is not None
-        ]
-        loaded.extend(items)
-        facts.append((index, _collect(items)))
-    return loaded, facts
-
-
-def _check_chunks(
-    loaded: list[_Loaded],
-    facts: _ChunkFacts,
-    others: list[bytes],
-    policy: Policy,
-    options: LintOptions,
-) -> list[Finding]:
-    """Check one process's files with the facts of every chunk: its own, and the other
-    processes' (as they were sent, serialised), merged in file order."""
-    import pickle
-
-    parts = list(facts)
-    for blob in others:
-        parts.extend(pickle.loads(blob))
-    merged = Facts()
-    for _, part in sorted(parts, key=lambda x: x[0]):
-        merged.merge(part)
-    return [f for item in loaded for f in _check(item, policy, options, merged)]
 
 
 def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:

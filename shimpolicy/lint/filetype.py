@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from .context import Facts, LintContext
+from .context import LintContext
+from .facts import Facts
 from .source import SourceFile
 
 if TYPE_CHECKING:

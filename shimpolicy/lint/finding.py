@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._typing import NamedTuple
+from ..syntax import Span
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
@@ -15,6 +16,10 @@ class Location(NamedTuple):
     end_line: int
     end_column: int
     message: str = ""
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
 
 
 class Finding(NamedTuple):

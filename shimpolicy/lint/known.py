@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from ..syntax import SyntaxProblem
 from . import containerd, daemon_json
-from .context import Facts
+from .facts import ContainerdConfig, Facts
 from .filetype import FileType
-from .links import ContainerdConfig
 from .source import ReadProblem, SourceFile, read_text
 
 __all__ = [

@@ -23,9 +23,10 @@ from .._typing import NamedTuple
 from ..grammar.name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
-from .context import Facts, LintContext, location, placeholder
+from .context import LintContext, location
+from .facts import ClassDef, Facts, Workload, placeholder
 from .filetype import FileType
-from .links import ClassDef, Workload, check_class_link, check_workload_link
+from .links import check_class_link, check_workload_link
 from .source import SourceFile
 
 # k8s.io/apimachinery/pkg/util/validation: the formats and messages, verbatim.

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ..grammar.catalog import shim_for_binary
 from ..syntax import Span
-from .context import LintContext, placeholder
+from .context import LintContext
+from .facts import placeholder
 from .source import SourceFile
 
 

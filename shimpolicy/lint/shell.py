@@ -24,9 +24,10 @@ import re
 
 from ..syntax import Span
 from ..syntax.shell import RuntimeFlag, scan_shell
-from .context import Facts, LintContext, placeholder
+from .context import LintContext
 from .docker_names import check_docker_runtime
 from .dockerd import check_flags, collect_flags, read_flags
+from .facts import Facts, placeholder
 from .filetype import FileType
 from .runc_binary import check_runc_binary
 from .source import SourceFile

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from .._typing import NamedTuple
 from ..syntax.shell import Word
 from ..syntax.systemd import Positions, UnitEntry, read_unit, split_command
-from .context import Facts, LintContext
+from .context import LintContext
 from .dockerd import DockerdFlag, check_flags, collect_flags, read_flags
+from .facts import Facts
 from .filetype import FileType, is_unit_drop_in
 from .source import SourceFile
 

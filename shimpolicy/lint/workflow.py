@@ -17,7 +17,8 @@ from .._typing import NamedTuple
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.shell import find_runtime_flags
 from ..syntax.yaml import parse_yaml
-from .context import Facts, LintContext
+from .context import LintContext
+from .facts import Facts
 from .filetype import FileType
 from .shell import check_flag
 from .source import SourceFile

@@ -37,6 +37,7 @@ from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from .._typing import TYPE_CHECKING
+from ..grammar.docker import go_fold
 from ..grammar.versions import docker_major
 from .records import FAIL_CLOSED, Answer, Problem
 
@@ -57,8 +58,6 @@ _CREATE_PATH = re.compile(r"(?:/v[0-9.]+)?/containers/create")
 # prefix the request has the daemon's own API version, 1.24 or later: no body is read.
 _START_PATH = re.compile(r"/v([0-9.]+)/containers/.+/start")
 CREATE, LEGACY_START = "create", "legacy start"
-# Go's encoding/json also folds these onto ASCII letters when it matches member names.
-_GO_FOLD = {"\u017f": "S", "\u212a": "K"}
 # JSON's whitespace, the only characters Go's decoder skips around a value.
 _WHITESPACE = " \t\r\n"
 
@@ -197,15 +196,8 @@ def _lone_surrogate() -> re.Pattern[str]:
 
 
 def _go_name(key: str, field: str) -> bool:
-    """Does a member name select a (ASCII-named) Go struct field?  Exactly, or else with
-    ASCII case ignored and ``ſ``/``K`` (Kelvin) standing for ``s``/``k``: Go's folding
-    in every Go that built Docker 20.10 to 29 (measured with Go 1.19 and 1.24)."""
-    if key == field:
-        return True
-    return len(key) == len(field) and all(
-        (c.upper() if c.isascii() else _GO_FOLD.get(c)) == f.upper()
-        for c, f in zip(key, field, strict=True)
-    )
+    """Does a member name select a Go struct field?  Exactly, or else by Go's folding."""
+    return key == field or go_fold(key) == go_fold(field)
 
 
 def _first_value(text: str, docker: int) -> Any:

@@ -8,8 +8,8 @@ import pytest
 
 from shimpolicy.lint.containerd import TYPE, config_facts, import_target, merge_imports
 from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.facts import ContainerdConfig
 from shimpolicy.lint.finding import Location
-from shimpolicy.lint.links import ContainerdConfig
 from shimpolicy.lint.source import SourceFile
 from shimpolicy.policy import Policy
 from tests import conftest

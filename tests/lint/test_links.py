@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from shimpolicy.lint.context import Facts
 from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.facts import Facts, group_of
 from shimpolicy.lint.finding import Location
-from shimpolicy.lint.links import build_graph, group_of, render_dot, render_text
+from shimpolicy.lint.graph import build_graph, render_dot, render_text
 from shimpolicy.lint.scope import same_tree
 from shimpolicy.policy import Policy
 from tests.conftest import CORPUS, needs_corpus

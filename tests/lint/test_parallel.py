@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shimpolicy.lint import engine
-from shimpolicy.lint.engine import PARALLEL_MIN_FILES, LintOptions, lint_paths
+from shimpolicy.cli import main
+from shimpolicy.lint import engine, parallel
+from shimpolicy.lint.engine import LintOptions, lint_paths
 from shimpolicy.lint.finding import Finding
+from shimpolicy.lint.parallel import PARALLEL_MIN_FILES
 from shimpolicy.policy import Policy
 
 
@@ -52,19 +55,40 @@ def test_parallel_run_equals_serial_run(tmp_path: Path) -> None:
     assert serial.files_checked == 2 * (PARALLEL_MIN_FILES + 10) + 2
 
 
-def test_a_run_leaves_the_cyclic_collector_as_it_found_it(tmp_path: Path) -> None:
+def test_the_library_leaves_the_cyclic_collector_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _tree(tmp_path)
     policy = Policy.default()
-    assert gc.isenabled()
+    seen = []
+    check_all = engine._check_all
+
+    def recording(*args: Any) -> list[Finding]:
+        seen.append(gc.isenabled())
+        return check_all(*args)
+
+    monkeypatch.setattr(engine, "_check_all", recording)
     for jobs in (1, 2):
         lint_paths([str(tmp_path)], policy, LintOptions(jobs=jobs))
-        assert gc.isenabled()
-    gc.disable()
-    try:
-        lint_paths([str(tmp_path)], policy)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+    assert seen == [True, True]  # this process's share of each run
+    assert gc.isenabled()
+
+
+def test_the_command_pauses_the_cyclic_collector_for_a_lint_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    seen = []
+    run = engine.lint_paths
+
+    def recording(*args: Any) -> engine.LintResult:
+        seen.append(gc.isenabled())
+        return run(*args)
+
+    monkeypatch.setattr(engine, "lint_paths", recording)
+    assert main(["lint", str(tmp_path)], stdout=io.StringIO()) == 1
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_a_worker_that_fails_makes_the_run_fail_not_hang(
@@ -72,14 +96,14 @@ def test_a_worker_that_fails_makes_the_run_fail_not_hang(
 ) -> None:
     _tree(tmp_path)
     parent = os.getpid()
-    check_chunks = engine._check_chunks
+    check_all = engine._check_all
 
     def failing_in_workers(*args: Any) -> list[Finding]:
         if os.getpid() != parent:
             raise ValueError("worker broke")
-        return check_chunks(*args)
+        return check_all(*args)
 
-    monkeypatch.setattr(engine, "_check_chunks", failing_in_workers)
+    monkeypatch.setattr(engine, "_check_all", failing_in_workers)
     with pytest.raises(RuntimeError, match=r"^a lint worker process ended without its results$"):
         lint_paths([str(tmp_path)], Policy.default(), LintOptions(jobs=3))
     assert "ValueError: worker broke" in capfd.readouterr().err
@@ -92,7 +116,7 @@ def test_more_chunks_than_chunk_numbers_still_lints_every_file_once(tmp_path: Pa
     policy = Policy.default()
     serial = lint_paths([str(tmp_path)], policy, LintOptions(jobs=1))
     jobs = 20
-    assert jobs * engine.CHUNKS_PER_JOB > engine.MAX_CHUNKS  # so the cap applies
+    assert jobs * parallel.CHUNKS_PER_JOB > parallel.MAX_CHUNKS  # so the cap applies
     assert lint_paths([str(tmp_path)], policy, LintOptions(jobs=jobs)) == serial
 
 
@@ -105,6 +129,6 @@ def test_a_process_gone_before_it_is_sent_its_input_is_an_error_not_a_closed_out
         with pytest.raises(
             RuntimeError, match=r"^a lint process ended before it was sent all it needed$"
         ):
-            engine._send(w, b"facts")
+            parallel._send(w, b"facts")
     finally:
         os.close(w)
