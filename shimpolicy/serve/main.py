@@ -33,6 +33,19 @@ class _Parser(argparse.ArgumentParser):
         raise _Exit(2, f"{self.format_usage()}{self.prog}: error: {message}\n")
 
 
+EPILOG = """\
+exit status:
+  0  stopped by SIGTERM or SIGINT, after the requests in flight
+  2  usage error, or a file or address that cannot be used at start
+
+examples:
+  shimpolicy serve --listen unix:///run/docker/plugins/shimpolicy.sock \\
+      --daemon-config /etc/docker/daemon.json
+  shimpolicy serve --listen tcp://0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --containerd-config /etc/containerd/config.toml
+"""
+
+
 def _parser() -> _Parser:
     p = _Parser(
         prog="shimpolicy serve",
@@ -41,6 +54,8 @@ def _parser() -> _Parser:
             "Kubernetes validating admission webhook (/validate), with /healthz and /metrics. "
             "SIGHUP reloads the files; SIGTERM stops after the requests in flight."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--listen",
