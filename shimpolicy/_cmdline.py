@@ -177,6 +177,14 @@ LINT_OPTIONS = (
         help="read every file as this type instead of telling it by name and content",
     ),
     Option(
+        ("--skip-unknown",),
+        "skip_unknown",
+        "flag",
+        default=False,
+        help="pass over named files whose type cannot be told, as a directory walk does "
+        "(for hooks that select files by name; otherwise such a file is an error, SP006)",
+    ),
+    Option(
         ("--stdin-filename",),
         "stdin_filename",
         metavar="NAME",

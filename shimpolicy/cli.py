@@ -239,6 +239,7 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         inline_ignores=not args.no_inline_ignores,
         max_bytes=args.max_file_size,
         jobs=max(1, args.jobs),
+        skip_unknown=args.skip_unknown,
     )
     if args.max_file_size <= 0:
         raise UsageError("--max-file-size must be a positive number of bytes")

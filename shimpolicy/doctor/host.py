@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Callable
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..lint.containerd import config_facts, import_target, imports, merge_imports
+from ..lint.containerd import config_facts, import_target, imports
 from ..lint.daemon_json import DockerSettings, docker_settings
 from ..lint.engine import load_source
 from ..lint.finding import Location
@@ -160,7 +160,7 @@ class Reader:
         for part in [p for p in pattern.split("/") if p]:
             found: list[str] = []
             for directory in matches:
-                if not fnmatch_special(part):
+                if not _pattern(part):
                     found.append(posixpath.join(directory, part))
                     continue
                 looked = self.fs.lookup(directory)
@@ -177,17 +177,13 @@ class Reader:
         return [m for m in matches if self.fs.lookup(m).exists]
 
 
-def fnmatch_special(part: str) -> bool:
+def _pattern(part: str) -> bool:
     return any(c in part for c in "*?[")
 
 
-def containerd_handlers(
-    configs: list[ContainerdConfig], containerd: str
-) -> ContainerdConfig | None:
-    return merge_imports(configs, containerd) if configs else None
-
-
 def docker_config(reader: Reader, path: str, docker: str) -> tuple[DockerSettings, Loaded | None]:
+    """What the daemon.json at ``path`` gives dockerd (nothing when it is absent or cannot
+    be parsed), and the file as read (None when absent)."""
     loaded = reader.read(path, "daemon.json")
     if loaded is None or loaded.doc is None:
         return DockerSettings(), loaded

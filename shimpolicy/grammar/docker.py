@@ -23,6 +23,17 @@ WINDOWS_RUNTIMES = frozenset({"com.docker.hcsshim.v1", "io.containerd.runhcs.v1"
 RESERVED = "runc"  # D3.1: the one name `runtimes` may not define
 
 UNKNOWN_RUNTIME = "unknown or invalid runtime name: {}"  # D1, Docker 23+
+# SPEC §6 (src v28.5.2 daemon/daemon_windows.go): a Windows daemon up to 28 runs every
+# container with its own runtime, never reading a per-container name, and refuses a
+# default-runtime other than its two runtimes with this text.
+UNKNOWN_WINDOWS_RUNTIME = "unknown windows runtime {}"
+
+
+def windows_ignores_names(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> bool:
+    """Whether a per-container runtime name is ignored: Windows daemons up to Docker 28."""
+    return platform_name(platform) == "windows" and docker_major(docker) <= 28
+
+
 UNKNOWN_RUNTIME_LEGACY = "Unknown runtime specified {}"  # before Docker 23
 
 

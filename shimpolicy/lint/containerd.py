@@ -15,6 +15,7 @@ policy's ``config`` context (SPEC §2 "Who chooses the name").
 from __future__ import annotations
 
 import posixpath
+from fnmatch import fnmatchcase
 
 from .._typing import NamedTuple
 from ..grammar.name import parse
@@ -320,6 +321,7 @@ def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     if not _check_version(doc, source, ctx):
         return  # containerd refuses the file before reading any plugin
     short = _check_plugin_ids(doc, config, source, ctx)
+    _check_drop_in_versions(doc, config, source, ctx)
     if config.cri_off(ctx.containerd):
         return  # the CRI plugin is not loaded: its settings cannot fail anything
     view = config.view(ctx.containerd)
@@ -474,6 +476,50 @@ def _check_plugin_ids(
                     "names plugins by their short id (`cri`)",
                 )
     return bool(short_keys or short_entries)
+
+
+def _check_drop_in_versions(
+    doc: Mapping, config: ContainerdConfig, source: SourceFile, ctx: LintContext
+) -> None:
+    """SP419: an imported file (linted in the same run) of a higher config version than
+    the file importing it.  2.3 refuses it (src v2.3.4 LoadConfigWithPlugins; a
+    version-less root sets no limit); 2.0-2.2 take the higher version for the merged
+    config, so the importing file's plugin settings are not migrated."""
+    c = ctx.containerd
+    release = containerd_release(c)
+    if release < (2, 0, 0):
+        return
+    root = 0 if config.version_less else config.version
+    for entry, at in imports(doc, source):
+        target, pattern = import_target(source.path, entry)
+        for other in ctx.facts.containerd:
+            matched = fnmatchcase(other.path, target) if pattern else other.path == target
+            drop_in = 0 if other.version_less else other.version
+            if not matched or other.path == source.path or drop_in <= root:
+                continue
+            span = Span(at.line, at.column, at.end_line, at.end_column)
+            if release >= (2, 3, 0):
+                if root == 0:
+                    continue
+                ctx.report(
+                    source,
+                    span,
+                    "SP419",
+                    f"{other.path} has config version {drop_in}, higher than this file's "
+                    f"{root}: containerd {c} does not start (`drop-in config version {drop_in} "
+                    f"higher than root config version {root}`); give both the same version",
+                )
+            elif root == 2 and any(s.plugin == CRI_V2 for s in config.sections):
+                ctx.report(
+                    source,
+                    span,
+                    "SP419",
+                    f"{other.path} has config version {drop_in}, higher than this file's "
+                    f"{root}: containerd {c} takes version {drop_in} for the merged config and "
+                    f'does not migrate this file, so its `[plugins."{CRI_V2}"]` settings are '
+                    "ignored; give both the same version",
+                    severity="warning",
+                )
 
 
 _CORE_PLUGINS = {

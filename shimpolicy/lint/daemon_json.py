@@ -22,10 +22,13 @@ from itertools import pairwise
 from .._typing import NamedTuple
 from ..grammar.docker import (
     RESERVED,
+    UNKNOWN_WINDOWS_RUNTIME,
+    WINDOWS_RUNTIMES,
     docker_takes,
     go_fold,
     stock_runtimes,
     unknown_runtime_message,
+    windows_ignores_names,
 )
 from ..grammar.name import parse
 from ..grammar.versions import docker_major
@@ -336,6 +339,10 @@ class _Checker:
         self.ctx.check_name(self.source, value.span, name, "request", "default-runtime")
 
     def missing_default_message(self, name: str) -> str:
+        if windows_ignores_names(self.ctx.docker, self.ctx.platform):
+            refused = UNKNOWN_WINDOWS_RUNTIME.format(name)
+            known = " and ".join(sorted(WINDOWS_RUNTIMES))
+            return f"a Windows dockerd does not start ({refused}): its runtimes are {known}"
         head = f"specified default runtime '{name}' does not exist"
         stock = ", ".join(sorted(stock_runtimes(self.ctx.docker, self.ctx.platform)))
         if parse(name, self.ctx.containerd, self.ctx.platform).kind == "path":

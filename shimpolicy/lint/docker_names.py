@@ -11,7 +11,7 @@ it; every other name is one dockerd may pass to containerd, judged by the policy
 from __future__ import annotations
 
 from ..grammar.catalog import SHIMS
-from ..grammar.docker import docker_takes, unknown_runtime_message
+from ..grammar.docker import docker_takes, unknown_runtime_message, windows_ignores_names
 from ..grammar.versions import docker_major
 from ..syntax import Span
 from .context import LintContext
@@ -33,6 +33,16 @@ def check_docker_runtime(
     # A '$' left after Compose's interpolation is literal ($$): Docker gets it as it is.
     if marker is not None and not marker.startswith("$"):
         ctx.check_name(source, span, name, "request", what)
+        return
+    if windows_ignores_names(ctx.docker, ctx.platform):
+        ctx.report(
+            source,
+            span,
+            "SP218",
+            f"{what} {name!r} is ignored: a Windows daemon of Docker {ctx.docker} never reads "
+            "a per-container runtime name and runs every container with its own runtime "
+            "(runhcs); remove it, or set the daemon's default-runtime",
+        )
         return
     # D2: stock and configured names are taken as they are.
     takes = docker_takes(name, ctx.docker, ctx.platform, ctx.facts.docker_runtimes)

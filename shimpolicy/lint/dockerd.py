@@ -16,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._typing import NamedTuple
-from ..grammar.docker import docker_takes, unknown_runtime_message
+from ..grammar.docker import (
+    UNKNOWN_WINDOWS_RUNTIME,
+    WINDOWS_RUNTIMES,
+    docker_takes,
+    unknown_runtime_message,
+)
 from ..syntax import Span
 from ..syntax.shell import Word
 from .context import LintContext, location
@@ -191,8 +196,9 @@ def _check_default(
             source,
             flag.span,
             "SP202",
-            f"`{what} {name}`: a Windows dockerd does not start (`unknown windows runtime "
-            f"{name}`); its runtimes are io.containerd.runhcs.v1 and com.docker.hcsshim.v1",
+            f"`{what} {name}`: a Windows dockerd does not start "
+            f"(`{UNKNOWN_WINDOWS_RUNTIME.format(name)}`); its runtimes are "
+            f"{' and '.join(sorted(WINDOWS_RUNTIMES, reverse=True))}",
         )
         return
     if takes == "refused":

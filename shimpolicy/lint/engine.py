@@ -49,6 +49,9 @@ class LintOptions(NamedTuple):
     inline_ignores: bool = True
     max_bytes: int = DEFAULT_MAX_BYTES
     jobs: int = 1  # worker processes for lint_paths
+    # Pass over a named file whose type cannot be told, as a walk does (SP006 otherwise):
+    # for hooks that hand over every file whose name might be configuration.
+    skip_unknown: bool = False
 
 
 DEFAULT_OPTIONS = LintOptions()
@@ -185,6 +188,8 @@ def lint_text(
     types = file_types()
     kind = options.file_type or type_by_name(filename) or type_by_content(filename, text)
     if kind is None:  # given to be linted: an error, never a silent pass
+        if options.skip_unknown:
+            return LintResult(0, ())
         return LintResult(1, (unknown_type(_display(filename)),))
     item = _parse(SourceFile.of(_display(filename), text, kind), types[kind])
     return _run([item], policy, options)
@@ -253,7 +258,7 @@ def _load_path(
     if kind is None:
         kind = type_by_content(path, text)
         if kind is None:
-            if not named:
+            if not named or options.skip_unknown:
                 return None
             return _Loaded(
                 SourceFile.of(shown, text, "unknown"), _UNKNOWN, problem=unknown_type(shown)

@@ -49,19 +49,32 @@ _SHEBANG = r"#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba
 _COMPOSE_CONTENT = r"(?m)^services[ \t]*:"
 _K8S_CONTENT = r"(?m)^kind[ \t]*:"
 _K8S_API = r"(?m)^apiVersion[ \t]*:"
+_K8S_JSON_KIND = r'"kind"\s*:\s*"[A-Za-z]'
+_K8S_JSON_API = r'"apiVersion"\s*:\s*"[a-z0-9./-]*v[0-9]'
 _CONTAINERD_CONTENT = r"(?m)^[ \t]*\[+[ \t]*plugins\b|io\.containerd\."
+
+
+SHELL_EXTENSIONS = (".sh", ".bash", ".zsh")
+
+
+def is_daemon_json_name(base: str) -> bool:
+    """``daemon.json``, and the names it is kept under per host or environment:
+    ``daemon.<anything>.json`` and ``<anything>.daemon.json``."""
+    return base == "daemon.json" or (
+        base.endswith(".json") and (base.startswith("daemon.") or base.endswith(".daemon.json"))
+    )
 
 
 def type_by_name(path: str) -> str | None:
     """A type decided by the path alone, or None when the content must decide."""
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
-    if base == "daemon.json":
+    if is_daemon_json_name(base):
         return "daemon.json"
     if is_compose_name(base):
         return "compose"
     if "/.github/workflows/" in "/" + path.replace("\\", "/") and base.endswith((".yml", ".yaml")):
         return "workflow"
-    if base.endswith((".sh", ".bash")):
+    if base.endswith(SHELL_EXTENSIONS):
         return "shell"
     if base.endswith(".service") or is_unit_drop_in(path):
         return "systemd"
@@ -77,7 +90,7 @@ def is_unit_drop_in(path: str) -> bool:
 def may_have_type(path: str) -> bool:
     """Whether a walked file is worth reading to look at its content."""
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
-    return base.endswith((".yaml", ".yml", ".toml")) or "." not in base
+    return base.endswith((".yaml", ".yml", ".toml", ".json")) or "." not in base
 
 
 def type_by_content(path: str, text: str) -> str | None:
@@ -85,6 +98,10 @@ def type_by_content(path: str, text: str) -> str | None:
     head = text[:4096]
     if base.endswith(".toml"):
         return "containerd" if re.search(_CONTAINERD_CONTENT, text) else None
+    if base.endswith(".json"):  # a Kubernetes manifest written as JSON (kubectl takes them)
+        if re.search(_K8S_JSON_KIND, head) and re.search(_K8S_JSON_API, head):
+            return "kubernetes"
+        return None
     if base.endswith((".yaml", ".yml")):
         if re.search(_K8S_CONTENT, text) and re.search(_K8S_API, text):
             return "kubernetes"

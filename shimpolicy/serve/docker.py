@@ -8,7 +8,9 @@ decoding", moby ``runconfig``), per Docker version:
 - ``POST /containers/create`` decodes into ``ContainerConfigWrapper``.  From 20.10 to 26.1
   it embeds a deprecated ``*HostConfig`` at the top level: when ``HostConfig`` is absent
   or null, a top-level ``Runtime`` is the runtime; when both are present the inner one
-  wins.  Docker 27.0 removed the embedded one (``container.CreateRequest``).
+  wins.  Docker 27.0 removed the embedded one (``container.CreateRequest``); for a target
+  of 27 or later what 20.10 to 26.1 would take is checked as well, so that a daemon older
+  than the policy's target is no way around the check.
 - the legacy ``POST /containers/{name:.*}/start`` with a body (API < 1.24) decodes the
   same wrapper (``DecodeHostConfig``): a bare host configuration or ``{"HostConfig": …}``.
   Docker 25 refuses API < 1.24 unless ``DOCKER_MIN_API_VERSION`` allows it; 26 refuses
@@ -109,11 +111,10 @@ def request_problems(
     if route == LEGACY_START and not body and 0 <= _declared_length(headers) <= 7:
         return ()
     try:
-        name = body_runtime(body, route, docker_major(gate.policy.docker))
+        names = body_runtimes(body, route, docker_major(gate.policy.docker))
     except Unreadable as e:
         return (Problem(FAIL_CLOSED, f"cannot check HostConfig.Runtime: {e}; denied", ""),)
-    problem = gate.runtime(name)
-    return () if problem is None else (problem,)
+    return tuple(p for name in names if (p := gate.runtime(name)) is not None)
 
 
 def runtime_route(method: str, uri: str) -> str | None:
@@ -141,10 +142,11 @@ def _api_older(version: str, than: str) -> bool:
     return [int(p) if p.isdigit() else 0 for p in a] < [int(p) if p.isdigit() else 0 for p in b]
 
 
-def body_runtime(body: object, route: str, docker: int) -> str:
+def body_runtimes(body: object, route: str, docker: int) -> tuple[str, ...]:
     """The runtime dockerd (major version ``docker``) takes from an AuthZ request's
-    ``RequestBody`` (base64 JSON) on ``route``; "" when the body sets none (the daemon's
-    default).  ``Unreadable`` where dockerd's decoder fails, or no body was forwarded."""
+    ``RequestBody`` (base64 JSON) on ``route`` ("" when the body sets none: the daemon's
+    default), and from Docker 27 on also the one Docker 20.10 to 26.1 would take.
+    ``Unreadable`` where the decoder fails, or no body was forwarded."""
     if body is None or body == "":
         raise Unreadable("Docker sent no request body (it forwards only JSON bodies under 1 MiB)")
     if not isinstance(body, str):
@@ -153,7 +155,13 @@ def body_runtime(body: object, route: str, docker: int) -> str:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         raise Unreadable("RequestBody is not valid base64") from None
-    return decode_runtime(raw, route, docker)
+    runtimes = [decode_runtime(raw, route, docker)]
+    if route == CREATE and docker >= 27:
+        # The target is the policy's, and by default the newest Docker: a daemon older than
+        # it would take a top-level Runtime that 27 ignores.  Checking that one too costs a
+        # well-formed client nothing (none sends it) and closes the way around.
+        runtimes.append(decode_runtime(raw, route, 26))
+    return tuple(dict.fromkeys(runtimes))
 
 
 def decode_runtime(raw: bytes, route: str, docker: int) -> str:

@@ -65,6 +65,8 @@ MAX_HEADERS = 100
 HEAD_TIMEOUT = 10.0
 BODY_TIMEOUT = 10.0
 IDLE_TIMEOUT = 60.0
+# How long a closed connection still drops what the client sends, so its answer arrives.
+LINGER = 2.0
 # How long SIGTERM waits for requests in flight before exiting anyway.
 DRAIN_TIMEOUT = 10.0
 # Connections at once, by default; file descriptors kept for everything else.
@@ -76,7 +78,6 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _REQUEST_LINE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP/([0-9])\.([0-9])")
 _VERSION = re.compile(r"HTTP/[0-9]+\.[0-9]+")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_DISCARD = -1  # a body read and thrown away, whatever its size
 
 _date_cache: tuple[int, str] = (0, "")
 
@@ -236,8 +237,7 @@ def _parse_head(head: bytes) -> _Request | Reply:
 
 
 def _body_length(request: _Request, route: _Route) -> int | Reply:
-    """How many body bytes to read (``_DISCARD`` bit set when they are thrown away), or
-    the refusal."""
+    """How many body bytes the request sends, or the refusal."""
     if "transfer-encoding" in request.headers:
         return _error(411, "a Content-Length is required", request.path)
     lengths = request.headers.get("content-length", ["0"])
@@ -358,6 +358,9 @@ class _Connection(asyncio.Protocol):
         requests a client sent without waiting for answers, in turn."""
         while True:
             if self.state == "idle":
+                # Empty lines before a request line are ignored (RFC 9112, 2.2).
+                blank = len(self.buffer) - len(self.buffer.lstrip(b"\r\n"))
+                del self.buffer[:blank]
                 if not self.buffer:
                     return
                 self.state = "head"
@@ -384,6 +387,9 @@ class _Connection(asyncio.Protocol):
             self.searched = len(self.buffer)
             if len(self.buffer) > MAX_HEAD:
                 self._respond(_error(431))
+            return False
+        if end.start() > MAX_HEAD:
+            self._respond(_error(431))
             return False
         head = bytes(self.buffer[: end.start()])
         del self.buffer[: end.end()]
@@ -525,8 +531,20 @@ class _Connection(asyncio.Protocol):
         self.state = "closed"
         self._disarm()
         self.buffer.clear()
-        if self.transport is not None:
-            self.transport.close()  # after what is written has gone
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            # Half-close once the answer has gone, and read (and drop) what the client
+            # still sends for a moment: closing with unread bytes would reset the
+            # connection, and the client might never see its answer (a 413, say).
+            transport.write_eof()
+            self.timer = self.server.loop.call_later(LINGER, transport.close)
+        else:
+            transport.close()  # after what is written has gone
+
+    def eof_received(self) -> None:
+        """The client is done sending: the transport closes (once the answer is out)."""
 
     def abort(self) -> None:
         self._finish_request()
@@ -587,7 +605,7 @@ def bind_unix(path: str) -> socket.socket:
     never follows a symlink there (EEXIST instead)."""
     _claim_socket_path(path)
     parent = os.path.dirname(os.path.abspath(path))
-    private = tempfile.mkdtemp(prefix=".shimpolicy-", dir=parent)  # mode 0700
+    private = tempfile.mkdtemp(prefix=".sp", dir=parent)  # mode 0700
     staged = os.path.join(private, "s")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

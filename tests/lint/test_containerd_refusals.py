@@ -6,7 +6,9 @@ built from its tag (SPEC §6), "src" = read in the upstream tag named.
 
 from __future__ import annotations
 
-from shimpolicy.lint.engine import lint_text
+from pathlib import Path
+
+from shimpolicy.lint.engine import lint_paths, lint_text
 from tests.conftest import policy
 
 
@@ -266,3 +268,26 @@ def test_a_runtime_class_whose_handler_vanishes_makes_the_ignored_section_an_err
         ("SP409", "error")
     ]
     assert any(f.rule == "SP702" for f in found)
+
+
+def test_a_drop_in_newer_than_its_root(tmp_path: Path) -> None:
+    # src v2.3.4 LoadConfigWithPlugins (refused; a version-less root sets no limit);
+    # SPEC §6: 2.0-2.2 take the higher version and do not migrate the root.
+    root = tmp_path / "config.toml"
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "kata.toml").write_text(
+        "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kata]\n"
+        "  runtime_type = 'io.containerd.kata.v2'\n"
+    )
+    root.write_text("version = 2\nimports = ['conf.d/*.toml']\n" + RUNC_V2)
+
+    def found(containerd: str) -> list[tuple[str, str]]:
+        result = lint_paths([str(tmp_path)], policy(containerd=containerd))
+        return [(f.rule, f.severity) for f in result.findings if f.rule == "SP419"]
+
+    assert found("2.3") == []  # a relative pattern is matched against containerd's cwd
+    root.write_text(f"version = 2\nimports = ['{tmp_path.as_posix()}/conf.d/*.toml']\n" + RUNC_V2)
+    assert found("2.3") == [("SP419", "error")]
+    assert found("2.2") == [("SP419", "warning")]
+    root.write_text(f"imports = ['{tmp_path.as_posix()}/conf.d/*.toml']\n" + RUNC_V2)
+    assert found("2.3") == []

@@ -173,3 +173,27 @@ def test_the_service_a_unit_and_its_drop_ins_leave_in_force() -> None:
     assert (found.working_directory, found.path) == ("/root", ("/opt/bin", "/usr/bin"))
     cleared = SourceFile.of("x.conf", "[Service]\nExecStart=\n", "systemd")
     assert service([unit, cleared]) is None
+
+
+def test_windows_up_to_28_ignores_per_container_names_and_29_reads_them() -> None:
+    # SPEC §6 "Docker on Windows" (src v28.5.2 daemon/daemon_windows.go).
+    script = "docker run --runtime io.containerd.kata.v2 img\n"
+    got = findings(script, "run.sh", platform="windows", docker="28")
+    assert got == [
+        (
+            "1:22",
+            "SP218 `docker run --runtime` 'io.containerd.kata.v2' is ignored: a Windows daemon "
+            "of Docker 28 never reads a per-container runtime name and runs every container "
+            "with its own runtime (runhcs); remove it, or set the daemon's default-runtime",
+        )
+    ]
+    assert "SP218" not in [r.split()[0] for _, r in findings(script, "run.sh", platform="windows")]
+    daemon = '{"default-runtime": "io.containerd.kata.v2"}'
+    assert findings(daemon, "daemon.json", platform="windows", docker="28") == [
+        (
+            "1:21",
+            "SP202 a Windows dockerd does not start (unknown windows runtime "
+            "io.containerd.kata.v2): its runtimes are com.docker.hcsshim.v1 and "
+            "io.containerd.runhcs.v1",
+        )
+    ]

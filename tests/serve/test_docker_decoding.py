@@ -115,6 +115,9 @@ def _problems(tmp_path: Path, docker: str, uri: str, body: bytes) -> list[tuple[
         ("24", "/v1.23/containers/web/start", b'{"HostConfig":{"Runtime":"x.y"}}', "x.y"),
         ("24", "/v1.23/containers/db/web/start", b'{"Runtime":"x.y"}', "x.y"),
         ("27", "/v1.46/containers/create", b'{"HostConfig":{"Runtime":"x.y"}}', "x.y"),
+        # A target of 27 or later (the default is the newest) also checks what an older
+        # daemon would take: the top-level Runtime 20.10-26.1 read.
+        ("29", "/v1.45/containers/create", b'{"Image":"alpine","Runtime":"x.y"}', "x.y"),
     ],
 )
 def test_the_runtime_dockerd_takes_is_the_one_decided(
@@ -127,3 +130,12 @@ def test_the_runtime_dockerd_takes_is_the_one_decided(
 
 def test_a_body_dockerd_refuses_is_denied_fail_closed(tmp_path: Path) -> None:
     assert _problems(tmp_path, "26", "/containers/create", b'{"Runtime": 1}') == [(FAIL_CLOSED, "")]
+
+
+def test_a_target_of_27_or_later_checks_both_readings(tmp_path: Path) -> None:
+    body = b'{"Runtime": "a.b", "HostConfig": null, "hostconfig": {"Runtime": "c.d"}}'
+    assert decode_runtime(body, CREATE, 27) == "c.d"
+    assert decode_runtime(body, CREATE, 26) == "c.d"  # the inner one wins there too
+    body = b'{"Runtime": "a.b"}'
+    rules = _problems(tmp_path, "29", "/containers/create", body)
+    assert [value for _, value in rules] == ["a.b"]

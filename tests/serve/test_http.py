@@ -293,12 +293,45 @@ def test_a_head_over_64_kib_is_refused(serve: Callable[..., Server]) -> None:
     assert json.loads(body) == {"error": "Request Header Fields Too Large"}
 
 
+def test_a_whole_head_over_64_kib_is_refused_too(serve: Callable[..., Server]) -> None:
+    s = serve()
+    with s.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1" + b"\r\nX-Pad: " * 7500 + b"\r\n\r\n")
+        head, _ = read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 431 ")
+
+
+def test_empty_lines_before_a_request_are_ignored(serve: Callable[..., Server]) -> None:
+    s = serve()
+    with s.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n\r\n\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n")
+        assert read_answer(sock)[1] == b"ok\n"
+        assert read_answer(sock)[1] == b"ok\n"
+
+
 def test_an_http_1_0_request_is_answered_then_closed(serve: Callable[..., Server]) -> None:
     s = serve()
     with s.connect() as sock:
         sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
         head, body = read_answer(sock)
         assert (head.split(b"\r\n")[-1], body) == (b"Connection: close", b"ok\n")
+        assert closed_by_server(sock, 5)
+
+
+def test_a_client_still_sending_an_oversize_body_gets_its_413(
+    serve: Callable[..., Server],
+) -> None:
+    s = serve()
+    size = serve_http.MAX_BODY + 1
+    with s.connect() as sock:
+        # The server answers after the head; what follows it is read and dropped rather
+        # than left to reset the connection before the client reads the answer.
+        sock.sendall(f"POST /validate HTTP/1.1\r\nContent-Length: {size}\r\n\r\n".encode())
+        sock.sendall(b"x" * (1 << 20))
+        head, body = read_answer(sock)
+        assert head.startswith(b"HTTP/1.1 413 ")
+        error = f"the request body exceeds the limit of {serve_http.MAX_BODY} bytes"
+        assert json.loads(body) == {"error": error}
         assert closed_by_server(sock, 5)
 
 
