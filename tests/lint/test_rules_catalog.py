@@ -146,7 +146,8 @@ def test_rule_command_rejects_an_unknown_rule(capsys: pytest.CaptureFixture[str]
 
 def test_rule_index_is_the_rule_files_as_data() -> None:
     # rule_index.py spares a lint run PyYAML; its docstring says how to write it again.
-    assert Path(rule_index.__file__).read_text(encoding="utf-8") == index_source()
+    written = Path(rule_index.__file__).read_text(encoding="utf-8")
+    assert written == index_source(), "rules/ changed: write rule_index.py again (its docstring)"
 
 
 def test_a_lint_run_reads_no_yaml_for_severities(tmp_path: Path) -> None:
