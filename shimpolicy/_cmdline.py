@@ -290,6 +290,17 @@ EPILOGS = {
         "shimpolicy doctor",
         "shimpolicy doctor --root /mnt/node-image --format json k8s/",
     ),
+    "serve": """\
+exit status:
+  0  stopped by SIGTERM or SIGINT, after the requests in flight
+  2  usage error, or a file or address that cannot be used at start
+
+examples:
+  shimpolicy serve --listen unix:///run/docker/plugins/shimpolicy.sock \\
+      --daemon-config /etc/docker/daemon.json
+  shimpolicy serve --listen tcp://0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --containerd-config /etc/containerd/config.toml
+""",
     "graph": _epilog(
         "every chain leads to a binary the policy allows or warns about",
         "a chain is broken (a link is missing) or ends in a denied binary",
@@ -564,6 +575,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             description="Serve the policy as a Docker authorization plugin (/AuthZPlugin.*) "
             "and a Kubernetes validating admission webhook (/validate), with /healthz and "
             "/metrics. SIGHUP reloads the files; SIGTERM stops after the requests in flight.",
+            epilog=EPILOGS["serve"],
             check=_tls_pair,
         )
         add(sv, serve_options())

@@ -264,14 +264,8 @@ bookworm_download() {
     if (cd "$BOOKWORM/debs" && apt-get download "${MOBY20_PACKAGES[@]}") >"$log_file" 2>&1; then
         return 0
     fi
-    if [ "$(id -u)" = 0 ]; then
-        log "apt-get download failed; refreshing the package index and retrying"
-        apt_get update -q >"$BOOKWORM/update.log" 2>&1 || true
-        if (cd "$BOOKWORM/debs" && apt-get download "${MOBY20_PACKAGES[@]}") >"$log_file" 2>&1; then
-            return 0
-        fi
-    fi
-    unreachable "cannot download ${MOBY20_PACKAGES[*]} from Debian 12 (see $log_file)"
+    # Refreshing the system's package index is .ci/run's business, never a build's.
+    unreachable "cannot download ${MOBY20_PACKAGES[*]} from Debian 12 (see $log_file; .ci/run refreshes the package index: apt-get update)"
 }
 
 build_moby20() {

@@ -4,12 +4,13 @@ validating admission webhook, on one unix socket or TCP port (optionally TLS).
 - ``POST /Plugin.Activate``, ``/AuthZPlugin.AuthZReq``, ``/AuthZPlugin.AuthZRes``: Docker's
   access authorization plugin protocol (moby ``pkg/authorization``).  A request that can
   set a container's runtime (a create, or before API 1.24 a start with a host
-  configuration) is decided on ``HostConfig.Runtime`` in ``request`` context, failing
-  closed when its body cannot be read; every other request is allowed.
+  configuration) is decided on the runtime dockerd's own decoder takes from its body
+  (``docker``), in ``request`` context, failing closed when the body cannot be read;
+  every other request is allowed.
 - ``POST /validate``: an ``AdmissionReview`` (``admission.k8s.io/v1``) for RuntimeClass
-  objects (K1, K2, and with a containerd config the policy on the handler's
-  ``runtime_type`` in ``config`` context) and ``runtimeClassName`` in pods and pod
-  templates (K3).
+  objects (K1, K2, and with a containerd config, read as ``lint`` reads it, K4 and the
+  policy on the handler's ``runtime_type`` in ``config`` context) and
+  ``runtimeClassName`` in pods and pod templates (K3).
 - ``GET /healthz`` and ``GET /metrics`` (Prometheus text format).
 
 Standard library only: HTTP/1.1 keep-alive on an asyncio event loop, with deadlines for

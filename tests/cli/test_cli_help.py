@@ -53,6 +53,14 @@ def test_every_command_help_gives_exit_codes_and_two_examples(
     assert len([line for line in examples if line.strip().startswith("shimpolicy ")]) >= 2
 
 
+def test_serve_help_gives_exit_codes_and_two_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit status:\n  0  stopped by SIGTERM or SIGINT" in out
+    examples = out[out.index("examples:") :].splitlines()[1:]
+    assert len([line for line in examples if line.strip().startswith("shimpolicy serve ")]) == 2
+
+
 def test_top_level_help_gives_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out

@@ -4,6 +4,7 @@ clone would be (the files git tracks, and new ones it does not ignore), made onc
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,3 +55,12 @@ def commit_has(commit: str, path: str) -> str:
     )
     assert shown.returncode == 0, f"{commit} is not a commit of this repository with {path}"
     return shown.stdout
+
+
+def options_known_at(commit: str, text: str) -> list[str]:
+    """The ``--options`` in ``text`` that shimpolicy at ``commit`` does not have (pip's
+    own, on the lines that install it, aside)."""
+    cmdline = commit_has(commit, "shimpolicy/_cmdline.py")
+    shimpolicy_lines = "\n".join(line for line in text.splitlines() if "pip " not in line)
+    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*[a-z])\b", shimpolicy_lines))
+    return sorted(o for o in used if f'"{o}"' not in cmdline)

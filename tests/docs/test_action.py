@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, SHARED
-from tests.docs.conftest import commit_has
+from tests.docs.conftest import commit_has, options_known_at
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 EXAMPLE_WORKFLOW = ROOT / "examples" / "ci" / "shimpolicy.yml"
@@ -240,5 +240,11 @@ def test_the_example_workflow_uses_this_action_at_a_commit_that_has_it() -> None
     repo, _, commit = ref.partition("@")
     assert f"https://github.com/{repo}" == REPOSITORY
     assert re.fullmatch(r"[0-9a-f]{40}", commit), "pin a full commit"
-    assert "using: composite" in commit_has(commit, "action.yml")
+    pinned = yaml.safe_load(commit_has(commit, "action.yml"))
+    # The action at that commit takes what the workflow gives it, and the shimpolicy it
+    # installs (the same commit) has every option its steps use.
+    step = next(s for s in steps if "shimpolicy" in s.get("uses", ""))
+    assert set(step.get("with", {})) <= set(pinned["inputs"])
+    scripts = "\n".join(s.get("run", "") for s in pinned["runs"]["steps"])
+    assert options_known_at(commit, scripts) == []
     assert workflow["jobs"]["shimpolicy"]["permissions"]["security-events"] == "write"

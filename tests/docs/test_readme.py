@@ -20,6 +20,7 @@ import yaml
 from shimpolicy.rulesdoc import REPOSITORY
 from tests.conftest import ROOT
 from tests.docs.conftest import commit_has as _commit_has
+from tests.docs.conftest import options_known_at
 
 README = ROOT / "README.md"
 MAX_SKIPPED = 6  # blocks that cannot run here: kept few
@@ -169,6 +170,10 @@ def test_installs_from_the_repository_pin_commits_that_exist() -> None:
         assert url == REPOSITORY
         assert re.fullmatch(r"[0-9a-f]{40}", commit), f"pin a full commit, not {commit}"
         assert 'name = "shimpolicy"' in _commit_has(commit, "pyproject.toml")
+    # What the README runs after such an install, that commit's shimpolicy has.
+    for block in BLOCKS:
+        for commit in re.findall(r"git\+https://[^@\s]+@([0-9a-f]{40})", block.text):
+            assert options_known_at(commit, block.text) == [], block.id
 
 
 def test_pre_commit_snippet_names_a_revision_and_hook_that_exist() -> None:
@@ -178,6 +183,9 @@ def test_pre_commit_snippet_names_a_revision_and_hook_that_exist() -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", repo["rev"]), "pin a full commit"
     hooks = yaml.safe_load(_commit_has(repo["rev"], ".pre-commit-hooks.yaml"))
     assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in hooks}
+    # The hook at that commit is the one this README describes, and its shimpolicy runs it.
+    assert hooks == yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert options_known_at(repo["rev"], " ".join(h["entry"] for h in hooks)) == []
 
 
 def test_ci_snippet_is_the_example_workflow() -> None:

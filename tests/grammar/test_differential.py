@@ -78,6 +78,38 @@ def test_building_an_oracle_never_installs_packages(tmp_path: Path) -> None:
     assert not calls.exists(), calls.read_text()
 
 
+def test_a_failed_download_never_refreshes_the_systems_package_index(tmp_path: Path) -> None:
+    """The moby 20.10 decoder build fetches .deb files with `apt-get download` (into its own
+    folder); when that fails it says so and exits 3, without `apt-get update` or installs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("apt-get", "apt", "dpkg", "sudo"):
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $1" >> "{calls}"\nexit 100\n')
+        stub.chmod(0o755)
+    go = bin_dir / "go"
+    go.write_text("#!/bin/sh\nexit 0\n")
+    go.chmod(0o755)
+    gocode = tmp_path / "gocode"
+    manager = gocode / "github.com/containerd/containerd/runtime/v2/manager.go"
+    manager.parent.mkdir(parents=True)
+    manager.write_text("package v2\n")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SHIMPOLICY_GO": str(go),
+        "SHIMPOLICY_GOCODE": str(gocode),
+        "SHIMPOLICY_ORACLE_BUILD": str(tmp_path / "build"),
+    }
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "moby20"], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "apt-get update" in proc.stderr.strip().splitlines()[-1]  # what .ci/run does
+    assert set(calls.read_text().splitlines()) == {"apt-get download"}
+
+
 def _explain(result: Comparison) -> str:
     return "\n".join([result.summary(), *(str(d) for d in result.disagreements[:30])])
 

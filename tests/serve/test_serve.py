@@ -377,6 +377,26 @@ def test_which_requests_can_set_a_runtime(method: str, uri: str, route: str | No
     assert runtime_route(method, uri) == route
 
 
+@pytest.mark.parametrize(
+    ("docker", "uri", "body"),
+    [
+        # The ways around a plugin that read only HostConfig.Runtime (SPEC §6).
+        ("26", "/v1.45/containers/create", {"Image": "alpine", "Runtime": "/tmp/evil"}),
+        ("26", "/v1.45/containers/create", {"runtime": "/tmp/evil", "HostConfig": None}),
+        ("29", "/v1.45/containers/create", {"Image": "alpine", "Runtime": "/tmp/evil"}),
+        ("24", "/v1.23/containers/web/start", {"HostConfig": {"Runtime": "/tmp/evil"}}),
+        ("24", "/v1.23/containers/db/web/start", {"Runtime": "/tmp/evil"}),
+    ],
+)
+def test_every_way_dockerd_takes_a_runtime_is_checked(
+    start: Callable[..., Running], docker: str, uri: str, body: dict[str, Any]
+) -> None:
+    policy = POLICY.replace("version: 1\n", f'version: 1\ndocker: "{docker}"\n')
+    envelope = authz(uri, body, RequestHeaders={"Content-Length": "64"})
+    answer = start(policy=policy).post("/AuthZPlugin.AuthZReq", envelope)
+    assert answer == (200, {"Allow": False, "Msg": NO_TMP_MSG})
+
+
 def test_legacy_start_with_a_host_configuration_is_checked(start: Callable[..., Running]) -> None:
     s = start()
     uri = "/v1.23/containers/web/start"
