@@ -49,6 +49,7 @@ RULES = {
     "SP220": ("daemon-json-unreadable-before-docker-23", "error"),
     "SP221": ("daemon-json-unknown-key", "error"),
     "SP222": ("runtime-name-not-a-file-name", "error"),
+    "SP223": ("default-runtime-args-without-path", "error"),
     "SP301": ("unknown-runtime", "error"),
     "SP302": ("compose-wrong-type", "error"),
     "SP303": ("runtime-in-stack-file", "warning"),

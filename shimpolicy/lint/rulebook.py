@@ -94,9 +94,12 @@ def canonical_id(rule: str) -> str | None:
 
 
 def lookup(rule: str) -> RuleDoc | None:
-    """A rule's documentation, by id in any case or by name."""
-    found = canonical_id(rule)
-    return rule_doc(found) if found is not None else None
+    """A rule's documentation, by id in any case (``SP201``, ``sp201``) or by name
+    (``reserved-runc``), read from its file."""
+    doc = rule_doc(rule.upper())
+    if doc is not None:
+        return doc
+    return next((doc for doc in catalog().values() if doc.name == rule), None)
 
 
 def default_severity(rule: str) -> str:
