@@ -36,7 +36,7 @@ from .cri_view import (
 from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
-from .fixes import remove_ignored
+from .fixes import remove_entry, remove_ignored
 from .kubernetes import handler_name_for, label_errors
 from .links import toml_key
 from .runc_binary import check_runc_binary
@@ -965,6 +965,10 @@ def _check_plugin_options(
             f"`{name} = true` but the default handler is not {LEGACY_V1}: the CRI plugin of "
             f"containerd {c} fails to load and no pod can start (`` `{name}` only works for "
             f"runtime {LEGACY_V1} ``); {instead}",
+            # Removed, the plugin loads: what runs changes, so only when asked.
+            fix=remove_entry(
+                source, table.key(name), node, "unsafe", f"remove `{name}` (the CRI plugin loads)"
+            ),
         )
 
 
@@ -1121,6 +1125,9 @@ def _check_removed_keys(
                 f"{ctx.containerd} fails to load the CRI plugin with "
                 f"`` `{key}` only works for runtime {LEGACY_V1} ``; remove it (use the "
                 "handler's `options`)",
+                fix=remove_entry(
+                    source, written, node, "unsafe", f"remove `{key}` (the CRI plugin loads)"
+                ),
             )
 
 
