@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     import jsonschema
 
+    from .model import Action
+
 
 class Parts(NamedTuple):
     """Everything a Policy holds, validated."""
@@ -37,7 +39,7 @@ class Parts(NamedTuple):
     containerd: str
     docker: str
     platform: str
-    default_action: str
+    default_action: Action
     default_origin: str
     rules: tuple[Rule, ...]
     source: str
@@ -172,8 +174,8 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
     rules = _rules(doc, windows, base)
     if base is not None:
         rules += base.rules
-    if "default" in data:
-        default_action, default_origin = str(data["default"]), doc.origin(("default",))
+    if "default" in data:  # one of the schema's actions
+        default_action, default_origin = data["default"], doc.origin(("default",))
     elif base is not None:
         default_action, default_origin = base.default_action, base.default_origin
     else:
