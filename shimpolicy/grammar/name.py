@@ -158,7 +158,7 @@ def _parse_name(name: str, series: ContainerdSeries, platform: Platform) -> Runt
     if not _is_plain(name):
         return _parse_full(name, series, platform)
     # Most names are plain, and most of those are shaped like shim names: both have
-    # shorter ways to the same result (tests/test_properties_grammar.py checks them
+    # shorter ways to the same result (tests/grammar/test_properties.py checks them
     # against the full grammar).
     pieces = tuple(name.split("."))
     if len(pieces) < 2 or pieces[0] == "" or name == LEGACY_V1:
