@@ -13,11 +13,14 @@ from .source import SourceFile
 if TYPE_CHECKING:
     from typing import Any
 
+    from .embedded import Embedded
+
 
 class FileType(NamedTuple):
     """One file type: ``load`` parses (raising ``SyntaxProblem``), ``collect`` records
     cross-file facts, ``check`` reports findings.  ``comment`` starts an inline comment
-    (``None`` where the syntax has none: JSON)."""
+    (``None`` where the syntax has none: JSON).  ``embedded`` lists the configuration files
+    a file of this type writes (lint/embedded.py)."""
 
     name: str
     description: str
@@ -25,6 +28,7 @@ class FileType(NamedTuple):
     collect: Callable[[Any, SourceFile, Facts], None]
     check: Callable[[Any, SourceFile, LintContext], None]
     comment: str | None = "#"
+    embedded: Callable[[Any, SourceFile], list[Embedded]] | None = None
 
 
 # The names Compose looks for, and its override files (``compose.<anything>.yaml``), on the
