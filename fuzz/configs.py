@@ -275,7 +275,10 @@ def containerd_configs(seed: int, count: int) -> list[Generated]:
 
 RUNTIME_NAMES = ("crun", "kata", "runsc", "nvidia", "youki", "io.containerd.kata.v2")
 ODD_NAMES = ("", ".", "..", "a/b", "/x", "a/", "./x", "Crun", "runc")
-PATHS = ("/usr/bin/crun", "crun", "bin/crun", "/usr/local/bin/runsc", "containerd-shim-kata-v2")
+# Binaries that exist where the live suite runs its daemons (Debian's runc, and the fake
+# binaries it puts first on their PATH): whether a runtime's binary is installed is the
+# host's business, not the file's.
+PATHS = ("/usr/sbin/runc", "runc", "crun", "/bin/true", "containerd-shim-kata-v2")
 # Top-level keys that are safe to give the daemon under test (no flag of the harness, no
 # side effect outside its scratch folder), with values it accepts.
 SAFE_KEYS: dict[str, object] = {
@@ -365,6 +368,14 @@ def d_keys(rng: random.Random) -> str:
         pairs.append((rng.choice(["tls-settings", "extra"]), [("debug", True)]))
     elif roll == 4:
         pairs.append((rng.choice(["log_level", "Debug", "runtime", "cluster-store"]), "x"))
+    elif rng.random() < 0.5:
+        # An object under a key that is read as one value, or flattened.
+        key = rng.choice(["labels", "exec-opts", "dns", "builder"])
+        pairs.append((key, [("a", "b")]))
+    else:
+        # The last of repeated keys is the one dockerd checks.
+        first, last = rng.sample([[("debug", True)], "x", True], 2)
+        pairs += [("extra", first), ("extra", last)]
     return _pairs(pairs)
 
 
@@ -408,6 +419,19 @@ def d_duplicates(rng: random.Random) -> str:
     )
 
 
+def d_fields(rng: random.Random) -> str:
+    """Runtime fields as Go matches them: any case, Unicode folding, null."""
+    key = rng.choice(
+        ["path", "PATH", "Path", "pAth", "runtimeArgs", "RUNTIMEARGS", "runtimeArg\u017f",
+         "runtimeType", "RuntimeType", "options", "OPTIONS", "args"]
+    )  # fmt: skip
+    value = rng.choice(["/usr/bin/crun", None, 1, ["--debug"], {"SystemdCgroup": True}])
+    entry: list[tuple[str, object]] = [(key, value)]
+    if rng.random() < 0.5:
+        entry.insert(0, ("path", "/usr/bin/crun"))
+    return _pairs([("runtimes", [(rng.choice(RUNTIME_NAMES), entry)])])
+
+
 def d_encodings(rng: random.Random) -> str:
     return rng.choice(["", "  \n", "null", "[]", '"x"', "1", "{}", '{"debug": true}\n'])
 
@@ -428,6 +452,7 @@ DAEMON_JSON_CLASSES: dict[str, Callable[[random.Random], str]] = {
     "duplicates": d_duplicates,
     "encodings": d_encodings,
     "names": d_names,
+    "fields": d_fields,
 }
 
 
@@ -459,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--containerd", type=int, default=250, metavar="N")
-    parser.add_argument("--daemon-json", type=int, default=100, metavar="N")
+    parser.add_argument("--daemon-json", type=int, default=250, metavar="N")
     args = parser.parse_args(argv)
     files = containerd_configs(args.seed, args.containerd) + daemon_jsons(
         args.seed, args.daemon_json

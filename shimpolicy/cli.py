@@ -199,23 +199,24 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
         from .report.json import VERSION
 
         document = {"version": VERSION, "results": results}
-        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        # ASCII only: the names stay exactly as given, and no control or bidirectional
+        # character in one reaches the output raw.
+        out.write(json.dumps(document, indent=2) + "\n")
     else:
+        from .display import display
+
         for d in decisions:
             rn = d.name
             what = rn.binary if rn.kind in ("shim", "relative", "path") else (rn.error or rn.kind)
-            fields = (d.action, _show(rn.name), rn.kind, _show(what or ""), f"{d.rule}: {d.reason}")
+            fields = (
+                d.action,
+                display(rn.name),
+                rn.kind,
+                display(what or ""),
+                f"{d.rule}: {d.reason}",
+            )
             out.write("\t".join(fields) + "\n")
     return EXIT_FINDINGS if any(d.action in failing for d in decisions) else EXIT_OK
-
-
-def _show(s: str) -> str:
-    """A name as a terminal can show it safely: control and bidi characters escaped."""
-    if s.isascii() and s.isprintable():
-        return s
-    import json
-
-    return json.dumps(s, ensure_ascii=True)[1:-1]
 
 
 def _doctor(args: Args, out: TextIO) -> int:

@@ -318,7 +318,7 @@ def collect(doc: Mapping, source: SourceFile, facts: Facts) -> None:
 
 def check(doc: Mapping, source: SourceFile, ctx: LintContext) -> None:
     config = config_facts(doc, source)
-    if not _check_version(doc, source, ctx):
+    if not _check_version(doc, source, ctx) or not _check_top_types(doc, source, ctx):
         return  # containerd refuses the file before reading any plugin
     short = _check_plugin_ids(doc, config, source, ctx)
     _check_drop_in_versions(doc, config, source, ctx)
@@ -411,6 +411,61 @@ def _check_version(doc: Mapping, source: SourceFile, ctx: LintContext) -> bool:
             "its CRI settings when they upgrade it",
         )
     return True
+
+
+# Top-level keys containerd decodes into its server configuration (src v2.3.4
+# cmd/containerd/server/config/config.go Config): key -> (Go field, Go type, TOML kinds).
+_TOP_FIELDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "imports": ("Imports", "[]string", ("array",)),
+    "disabled_plugins": ("DisabledPlugins", "[]string", ("array",)),
+    "required_plugins": ("RequiredPlugins", "[]string", ("array",)),
+    "plugins": ("Plugins", "map[string]interface {}", ("table",)),
+    "root": ("Root", "string", ("string",)),
+    "state": ("State", "string", ("string",)),
+}
+
+
+def _check_top_types(doc: Mapping, source: SourceFile, ctx: LintContext) -> bool:
+    """SP415 for the server configuration's own keys; False when containerd exits."""
+    c = ctx.containerd
+    ok = True
+    for key, node in doc.items:
+        field = _TOP_FIELDS.get(str(key.value))
+        if field is None:
+            continue
+        kind = _toml_kind(node)
+        bad = (
+            [n for n in node.items if _toml_kind(n) != "string"]
+            if isinstance(node, Sequence)
+            else []
+        )
+        if kind in field[2] and not bad:
+            continue
+        if bad:
+            node, kind = bad[0], _toml_kind(bad[0])
+        if bad:
+            said = "its TOML reader cannot decode an element that is not a string"
+        elif containerd_series(c) != "2":
+            said = f"go-toml: `Can't convert … to {field[1]}`"
+        else:
+            said = (
+                f"`toml: cannot decode TOML {kind} into struct field config.Config.{field[0]} "
+                f"of type {field[1]}`"
+            )
+        want = (
+            "a table"
+            if field[1].startswith("map")
+            else ("an array of strings" if field[1] == "[]string" else "a string")
+        )
+        ctx.report(
+            source,
+            node.span,
+            "SP415",
+            f"`{key.value}` must be {want}, not {_a(kind)}: containerd {c} cannot decode it "
+            f"and does not start ({said})",
+        )
+        ok = False
+    return ok
 
 
 def _check_plugin_ids(
@@ -925,6 +980,21 @@ def _check_handler(
             f"{what} `runtime_path` is ignored by containerd {ctx.containerd} (honoured from "
             "1.6.21 and 1.7.1): the shim of `runtime_type` runs instead; upgrade containerd, "
             "or make the path the handler's `runtime_type`",
+        )
+    elif (
+        path is not None
+        and path_text
+        and release >= (2, 0, 0)
+        and _text(table.get("sandboxer")) == "shim"
+    ):
+        # SPEC §6: a `sandboxer = "shim"` sandbox takes its shim from runtime_type only.
+        ctx.report(
+            source,
+            path.span,
+            "SP418",
+            f'{what} `runtime_path` is ignored for its sandboxes: with `sandboxer = "shim"` '
+            f"containerd {ctx.containerd} starts the shim of `runtime_type`; make the path the "
+            "handler's `runtime_type`",
         )
     elif path is not None and path_text:
         # C5: sent as the shim path override and resolved through C2 like a runtime_type.

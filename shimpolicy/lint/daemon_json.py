@@ -323,8 +323,11 @@ class _Checker:
                 )
         if not values or values[-1] not in strings:
             return
-        name = str(values[-1].value)  # null leaves a string as it was
+        value = values[-1]  # null leaves a string as it was
+        name = str(value.value)
         takes = docker_takes(name, self.ctx.docker, self.ctx.platform, self.runtimes)
+        if takes == "configured" and self.major < 23:
+            self.default_without_path(name, value)
         if takes in ("default", "configured"):
             return
         if placeholder(name) is not None:
@@ -337,6 +340,25 @@ class _Checker:
             return
         # D3.2: an unconfigured default is passed to containerd like a per-container name.
         self.ctx.check_name(self.source, value.span, name, "request", "default-runtime")
+
+    def default_without_path(self, name: str, value: Node) -> None:
+        """SP223: Docker 20.10 and 22.06 look the default runtime's path up at start when it
+        has runtimeArgs (for the wrapper script), and an empty path is never found. (23.0
+        refuses any runtime with neither path nor runtimeType, D3.3.)"""
+        key, node = self.runtimes[name]
+        entry = _Reader(self.doc, self.source, self.major).decode_entry(name, key, node)
+        if entry is None or entry.broken or not entry.arg_items or entry.path_value:
+            return
+        self.report(
+            value.span,
+            "SP223",
+            f'the default runtime "{name}" has runtimeArgs but no "path": Docker '
+            f'{self.ctx.docker} looks its path up at start and does not start ("failed to '
+            "start daemon: couldn't create plugin manager: error while looking up the specified "
+            'runtime path: exec: "": executable file not found in $PATH"); give it a "path" '
+            "(a runc-compatible binary)",
+            related=key.span,
+        )
 
     def missing_default_message(self, name: str) -> str:
         if windows_ignores_names(self.ctx.docker, self.ctx.platform):

@@ -125,9 +125,17 @@ def _excluded(path: str, patterns: Sequence[str]) -> bool:
     )
 
 
-def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bool]]:
+def walk(
+    paths: Iterable[str], exclude: Sequence[str], outside: list[str] | None = None
+) -> Iterator[tuple[str, bool]]:
     """(path, named) for every candidate file; ``named`` when given on the command line.
-    Symbolic links to directories are not followed (no loops); only names are listed here."""
+    Symbolic links to directories are not followed (no loops); only names are listed here.
+
+    With ``outside``, a symbolic link to a file outside the linted roots (the directories
+    given, and the working directory for files given by name) is put there instead: a tree
+    must not make the linter read, and echo, a file it does not hold."""
+    paths = list(paths)
+    roots = _roots(paths) if outside is not None else ()
     for top in paths:
         if os.path.isdir(top):
             stack = [top]
@@ -146,12 +154,44 @@ def walk(paths: Iterable[str], exclude: Sequence[str]) -> Iterator[tuple[str, bo
                             if e.name not in SKIP_DIRS:
                                 subdirs.append(e.path)
                         elif e.is_file():  # a link to a regular file is read; FIFOs never
-                            yield e.path, False
+                            if outside is not None and e.is_symlink() and _leaves(e.path, roots):
+                                outside.append(e.path)
+                            else:
+                                yield e.path, False
                     except OSError:
                         continue
                 stack.extend(reversed(subdirs))
         elif not _excluded(_display(top), exclude):
-            yield top, True
+            if outside is not None and os.path.islink(top) and _leaves(top, roots):
+                outside.append(top)
+            else:
+                yield top, True
+
+
+def _roots(paths: list[str]) -> tuple[str, ...]:
+    """The real directories a run may read files from."""
+    roots = {os.path.realpath(p) for p in paths if os.path.isdir(p)}
+    if any(not os.path.isdir(p) for p in paths):
+        roots.add(os.path.realpath("."))
+    return tuple(roots)
+
+
+def _leaves(link: str, roots: tuple[str, ...]) -> bool:
+    """Whether a symbolic link leads to a file outside every root."""
+    target = os.path.realpath(link)
+    return not any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _outside_link(path: str, options: LintOptions, named: bool) -> Finding | None:
+    """SP002 for a symbolic link that leads outside the linted roots: never read, so none of
+    what it leads to can reach any report."""
+    if not (named or options.file_type or type_by_name(path) or may_have_type(path)):
+        return None
+    message = (
+        "not read: a symbolic link to a file outside the linted paths (what a tree links to "
+        "elsewhere is not its own configuration); lint the file where it lives"
+    )
+    return Finding(_display(path), 1, 1, 1, 1, "SP002", "warning", message)
 
 
 def _display(path: str) -> str:
@@ -169,7 +209,11 @@ def lint_paths(
         raise TypeError(
             f"lint_paths takes a list of paths, not a {kind}: write lint_paths([path], policy)"
         )
-    candidates = _candidates([os.fspath(p) for p in paths], policy, options)
+    tops = [os.fspath(p) for p in paths]
+    outside: list[str] = []
+    candidates = _candidates(tops, policy, options, outside)
+    # Links that lead outside the linted paths: reported, never read.
+    links = [f for p in outside if (f := _outside_link(p, options, p in tops)) is not None]
     if options.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES and can_fork():
 
         def load(chunk: Sequence[tuple[str, bool]]) -> tuple[list[_Loaded], Facts]:
@@ -180,8 +224,10 @@ def lint_paths(
             return _check_all(items, facts, policy, options)
 
         files, findings = run_parallel(candidates, options.jobs, load, check)
-        return _finish(files, findings, policy)
-    return _run(_load_all(candidates, options), policy, options)
+        return _finish(files + len(links), findings + links, policy)
+    loaded = _load_all(candidates, options)
+    findings = _check_all(loaded, _collect(loaded), policy, options)
+    return _finish(len(loaded) + len(links), findings + links, policy)
 
 
 def collect_facts(
@@ -193,9 +239,12 @@ def collect_facts(
 
 
 def _candidates(
-    paths: Sequence[str], policy: Policy, options: LintOptions
+    paths: Sequence[str], policy: Policy, options: LintOptions, outside: list[str] | None = None
 ) -> list[tuple[str, bool]]:
-    return list(walk(paths or ["."], tuple(options.exclude) + tuple(policy.exclude)))
+    """The files to read; links that lead outside the paths go to ``outside`` (never read,
+    whether or not the caller reports them)."""
+    exclude = tuple(options.exclude) + tuple(policy.exclude)
+    return list(walk(paths or ["."], exclude, [] if outside is None else outside))
 
 
 def _load_all(candidates: Iterable[tuple[str, bool]], options: LintOptions) -> list[_Loaded]:

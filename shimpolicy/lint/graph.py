@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .._typing import TYPE_CHECKING, NamedTuple
+from ..display import display
 from .engine import collect_facts
 from .facts import (
     ClassDef,
@@ -155,7 +156,7 @@ def render_text(chains: Iterable[Chain]) -> str:
         lines = []
         for i, step in enumerate(chain.steps):
             arrow = "" if i == 0 else "  -> "
-            text = arrow + f"{_STEP_TITLES[step.kind]} {_shown(step.label)}".lstrip()
+            text = arrow + f"{_STEP_TITLES[step.kind]} {display(step.label)}".lstrip()
             if step.location is not None:
                 loc = step.location
                 text += f"  ({loc.path}:{loc.line}:{loc.column})"
@@ -207,7 +208,7 @@ _DOT_COLOURS = {"allow": "palegreen", "warn": "gold", "deny": "salmon"}
 
 def _dot_attributes(step: Step) -> str:
     title = _STEP_TITLES[step.kind]
-    label = f"{title} {_shown(step.label)}".strip()
+    label = f"{title} {display(step.label)}".strip()
     if step.location is not None:
         label += f"\n{step.location.path}:{step.location.line}"
     if step.detail and step.kind in ("missing", "decision"):
@@ -222,8 +223,3 @@ def _dot_attributes(step: Step) -> str:
 
 def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _shown(text: str) -> str:
-    """``text`` with characters that do not print escaped, so a name cannot break a line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -49,11 +49,12 @@ class ReadProblem(Exception):
         self.message, self.line, self.column = message, line, column
 
 
-def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES, *, follow_links: bool = True) -> str:
     """The file's text, or ``ReadProblem``.  Never opens anything but a regular file, so a
-    FIFO or a device can never block or be read."""
+    FIFO or a device can never block or be read; without ``follow_links``, never a
+    symbolic link either."""
     try:
-        st = os.stat(path)
+        st = os.stat(path) if follow_links else os.lstat(path)
     except OSError as e:
         raise ReadProblem(f"cannot read file: {e.strerror or e}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -64,7 +65,10 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         )
     try:
         # O_NONBLOCK: should the file have been swapped for a FIFO since stat, never wait.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+        if not follow_links:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags)
         try:
             chunks: list[bytes] = []
             size = 0

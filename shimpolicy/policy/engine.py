@@ -12,6 +12,7 @@ from .._typing import TYPE_CHECKING, NamedTuple
 
 # The unchecked forms of parse and docker_takes: a policy reads its versions and
 # platform once, not for every name it decides.
+from ..display import display
 from ..grammar.docker import _takes
 from ..grammar.name import RuntimeName, _parse, not_a_name
 from ..grammar.versions import containerd_series, docker_major, platform_name
@@ -25,7 +26,6 @@ from .model import (
     PathIgnore,
     Rule,
     Settings,
-    display,
     filler,
 )
 from .reading import Document, find_policy, plain, read_policy_file

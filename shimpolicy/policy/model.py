@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase, translate
 from functools import lru_cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
+from ..display import display
 from ..grammar.docker import unknown_runtime_message
 from ..grammar.name import RuntimeName
 
@@ -192,13 +193,6 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def display(text: str) -> str:
-    """Text safe to print: characters that do not print (controls, bidi marks) escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 class Settings(NamedTuple):
     """The versions a policy applies, which reasons may quote."""
 
@@ -283,10 +277,8 @@ def _documented_as(globs: tuple[str, ...], shim_and_version: tuple[str, ...]) ->
 
 
 def _shown(text: str | None) -> str:
-    """``display``, for a value that may be missing; most text prints as it is."""
-    if text is None:
-        return ""
-    return text if text.isprintable() else display(text)
+    """``display``, for a value that may be missing."""
+    return "" if text is None else display(text)
 
 
 # A placeholder's value for a name (the Docker version is the policy's).

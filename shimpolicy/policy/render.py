@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from .._typing import TYPE_CHECKING
+from ..display import display
 from ..grammar.docker import docker_takes, unknown_runtime_message
 from ..grammar.name import RuntimeName
 from .engine import Policy
-from .model import Conditions, Decision, Rule, display
+from .model import Conditions, Decision, Rule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -8,6 +8,7 @@ import json as _json
 from collections.abc import Mapping
 
 from .._typing import TYPE_CHECKING
+from ..display import display
 from ..lint.engine import LintResult
 
 if TYPE_CHECKING:
@@ -31,16 +32,21 @@ def write(
 ) -> str:
     findings = [
         {
-            "path": f.path,
+            "path": display(f.path),
             "line": f.line,
             "column": f.column,
             "end_line": f.end_line,
             "end_column": f.end_column,
             "rule": f.rule,
             "severity": f.severity,
-            "message": f.message,
+            "message": display(f.message),
             "related": [
-                {"path": r.path, "line": r.line, "column": r.column, "message": r.message}
+                {
+                    "path": display(r.path),
+                    "line": r.line,
+                    "column": r.column,
+                    "message": display(r.message),
+                }
                 for r in f.related
             ],
         }

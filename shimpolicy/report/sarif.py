@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from .._typing import TYPE_CHECKING
+from ..display import display
 from ..lint.engine import LintResult
 from ..lint.finding import Finding, Location
 from ..lint.rulebook import rule_doc
@@ -42,7 +43,7 @@ def _location(path: str, region: dict[str, int], message: str = "") -> dict[str,
         "physicalLocation": {"artifactLocation": _artifact(path), "region": region}
     }
     if message:
-        loc["message"] = {"text": message}
+        loc["message"] = {"text": display(message)}
     return loc
 
 
@@ -53,7 +54,7 @@ def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
             "id": rule_id,
             "name": rule_id,
             "shortDescription": {"text": f"Policy rule {rule_id}"},
-            "fullDescription": {"text": findings[0].message},
+            "fullDescription": {"text": display(findings[0].message)},
             "help": {
                 "text": f"Decided by the policy rule '{rule_id}'; its reason is in the policy file."
             },
@@ -109,7 +110,7 @@ def write(
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message},
+            "message": {"text": display(f.message)},
             "locations": [_location(f.path, _region(f.line, f.column, f.end_line, f.end_column))],
             "partialFingerprints": {FINGERPRINT: _fingerprint(f, seen)},
         }

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ..display import display
 from ..lint.engine import LintResult
 from ..lint.source import ReadProblem, read_text
 
@@ -16,7 +17,9 @@ _BOLD, _RESET = "\033[1m", "\033[0m"
 @lru_cache(maxsize=64)
 def _lines(path: str) -> tuple[str, ...]:
     try:
-        text = read_text(path)
+        # Never through a symbolic link: the linter reads a link only when it leads inside
+        # the linted paths, and what it did not read must not reach the report.
+        text = read_text(path, follow_links=False)
     except ReadProblem:
         return ()
     return tuple(text.removeprefix("\ufeff").splitlines())
@@ -28,23 +31,27 @@ def write(
     out: list[str] = []
     for f in result.findings:
         sev = f"{_COLOR[f.severity]}{f.severity}{_RESET}" if color else f.severity
+        path = display(f.path)  # a line break in a path can never start a line
         where = (
-            f"{_BOLD}{f.path}:{f.line}:{f.column}{_RESET}"
-            if color
-            else f"{f.path}:{f.line}:{f.column}"
+            f"{_BOLD}{path}:{f.line}:{f.column}{_RESET}" if color else f"{path}:{f.line}:{f.column}"
         )
-        out.append(f"{where}: {sev} {f.rule} {f.message}")
+        out.append(f"{where}: {sev} {display(f.rule)} {display(f.message)}")
         lines = sources[f.path].splitlines() if sources and f.path in sources else _lines(f.path)
         if 0 < f.line <= len(lines):
             src = lines[f.line - 1].expandtabs(1)
             width = max(
                 1, (f.end_column - f.column) if f.end_line == f.line else len(src) - f.column + 1
             )
-            out.append(f"  {f.line} | {src}")
-            out.append(f"  {' ' * len(str(f.line))} | {' ' * (f.column - 1)}^{'~' * (width - 1)}")
+            # The caret stays under the value once what does not print is escaped.
+            before = display(src[: f.column - 1])
+            marked = display(src[f.column - 1 : f.column - 1 + width]) or " "
+            out.append(f"  {f.line} | {display(src)}")
+            out.append(
+                f"  {' ' * len(str(f.line))} | {' ' * len(before)}^{'~' * (len(marked) - 1)}"
+            )
         for r in f.related:
-            note = f"  note: {r.path}:{r.line}:{r.column}"
-            out.append(f"{note}: {r.message}" if r.message else note)
+            note = f"  note: {display(r.path)}:{r.line}:{r.column}"
+            out.append(f"{note}: {display(r.message)}" if r.message else note)
     if result.findings:
         counts = Counter(f.severity for f in result.findings)
         parts = [

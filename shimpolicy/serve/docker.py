@@ -119,8 +119,8 @@ def request_problems(
 
 def runtime_route(method: str, uri: str) -> str | None:
     """Can this Engine API request set a container's runtime?  CREATE for ``POST
-    [/vX.Y]/containers/create``, LEGACY_START for ``POST /vX.Y/containers/ID/start`` with
-    X.Y below 1.24, else None."""
+    [/vX.Y]/containers/create``, LEGACY_START for ``POST /vX.Y/containers/{name}/start``
+    with X.Y below 1.24 (``{name}`` may hold "/"), else None."""
     if method.upper() != "POST":
         return None
     # Go's server also accepts the absolute form ``http://host/path`` and routes its path.

@@ -468,7 +468,7 @@ class _Connection(asyncio.Protocol):
         self._send(reply._replace(close=close))
         self._finish_request()
         if close:
-            self._close()
+            self._close(linger=True)
         else:
             self.state = "idle"
             self._arm(IDLE_TIMEOUT, self._close)
@@ -527,16 +527,16 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         self._close()
 
-    def _close(self) -> None:
+    def _close(self, *, linger: bool = False) -> None:
         self.state = "closed"
         self._disarm()
         self.buffer.clear()
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if transport.can_write_eof():
-            # Half-close once the answer has gone, and read (and drop) what the client
-            # still sends for a moment: closing with unread bytes would reset the
+        if linger and transport.can_write_eof():
+            # After an answer: half-close once it has gone, and read (and drop) what the
+            # client still sends for a moment; closing with unread bytes would reset the
             # connection, and the client might never see its answer (a 413, say).
             transport.write_eof()
             self.timer = self.server.loop.call_later(LINGER, transport.close)

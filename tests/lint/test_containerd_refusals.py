@@ -291,3 +291,36 @@ def test_a_drop_in_newer_than_its_root(tmp_path: Path) -> None:
     assert found("2.2") == [("SP419", "warning")]
     root.write_text(f"imports = ['{tmp_path.as_posix()}/conf.d/*.toml']\n" + RUNC_V2)
     assert found("2.3") == []
+
+
+def test_wrong_types_of_the_servers_own_keys_stop_containerd() -> None:
+    # live 1.6.20 and 2.x (go-toml): the file is decoded into the server configuration first.
+    text = (
+        'version = 2\ndisabled_plugins = "cri"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+    )
+    assert lint(text, "2.0.0") == [
+        (
+            2,
+            20,
+            "SP415",
+            "`disabled_plugins` must be an array of strings, not a string: containerd 2.0.0 "
+            "cannot decode it and does not start (`toml: cannot decode TOML string into struct "
+            "field config.Config.DisabledPlugins of type []string`)",
+        )
+    ]
+    assert rules(text.replace('"cri"', '["io.containerd.internal.v1.opt", 2]'), "1.6.20") == [
+        "SP415"
+    ]
+
+
+def test_a_shim_sandbox_takes_its_shim_from_runtime_type_only() -> None:
+    # SPEC §6: for `sandboxer = "shim"` sandboxes 2.x ignores runtime_path.
+    text = (
+        "version = 3\n"
+        '[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.kata]\n'
+        '  runtime_type = "io.containerd.kata.v2"\n'
+        '  runtime_path = "/opt/kata/bin/containerd-shim-kata-v2"\n'
+        '  sandboxer = "shim"\n'
+    )
+    assert rules(text, "2.3") == ["SP418"]
+    assert rules(text.replace('"shim"', '"podsandbox"'), "2.3") == []

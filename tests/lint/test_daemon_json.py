@@ -674,3 +674,24 @@ def test_docker_settings_are_read_as_dockerd_decodes_them() -> None:
     )
     old = docker_settings(doc, source, "23")
     assert [(r.runtime_type, r.binary_name) for r in old.runtimes] == [(None, None)] * 3
+
+
+def test_default_runtime_with_runtime_args_and_no_path_stops_docker_before_23() -> None:
+    text = '{"default-runtime": "g", "runtimes": {"g": {"runtimeArgs": ["--debug"]}}}'
+    assert [r for r in rules_for(text) if r[0] == "SP223"] == [
+        (
+            "SP223",
+            1,
+            21,
+            'the default runtime "g" has runtimeArgs but no "path": Docker 20.10 looks its path '
+            "up at start and does not start (\"failed to start daemon: couldn't create plugin "
+            'manager: error while looking up the specified runtime path: exec: "": executable '
+            'file not found in $PATH"); give it a "path" (a runc-compatible binary)',
+        )
+    ]
+    # Not the default: it fails only when a container uses it.
+    assert [
+        r for r in rules_for(text.replace('"default-runtime": "g", ', "")) if r[0] == "SP223"
+    ] == []
+    # Docker 23 refuses it as D3.3 instead.
+    assert [r[0] for r in rules_for(text, "23") if r[0] in ("SP203", "SP223")] == ["SP203"]

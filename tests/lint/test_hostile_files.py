@@ -134,17 +134,26 @@ def test_fifo_named_on_the_command_line_is_a_finding(tmp_path: Path) -> None:
     assert _summary(findings) == [("daemon.json", 1, 1, "SP001", "not a regular file; not read")]
 
 
-def test_device_file_is_never_read(tmp_path: Path) -> None:
+def test_device_file_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "daemon.json").symlink_to("/dev/zero")
-    result = lint_paths([str(tmp_path / "daemon.json")], POLICY)
+    result = lint_paths(["daemon.json"], POLICY)
+    # /dev lies outside the linted paths: the link is not even followed.
     assert [(f.rule, f.message) for f in result.findings] == [
-        ("SP001", "not a regular file; not read")
+        (
+            "SP002",
+            "not read: a symbolic link to a file outside the linted paths (what a tree links "
+            "to elsewhere is not its own configuration); lint the file where it lives",
+        )
     ]
 
 
-def test_dangling_link_named_on_the_command_line(tmp_path: Path) -> None:
+def test_dangling_link_named_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "daemon.json").symlink_to(tmp_path / "missing")
-    result = lint_paths([str(tmp_path / "daemon.json")], POLICY)
+    result = lint_paths(["daemon.json"], POLICY)
     assert [(f.rule, f.message) for f in result.findings] == [
         ("SP001", "cannot read file: No such file or directory"),
     ]

@@ -58,6 +58,7 @@ FAKE_SHIMS = (
     "containerd-shim-other-v1",
     "containerd-shim-runc-v2",
     "containerd-shim-kata-v2",
+    "crun",  # a runc-compatible binary daemon.json files name
 )
 
 

@@ -1,7 +1,7 @@
 """Generated configs on the live daemons: does ``shimpolicy lint`` report a load-time error
 exactly when containerd 1.6.20 / dockerd 20.10.24 refuses the file?
 
-The files come from ``fuzz/configs.py`` with a fixed seed (250 containerd configs and 100
+The files come from ``fuzz/configs.py`` with a fixed seed (250 containerd configs and 250
 daemon.json files; ``SHIMPOLICY_LIVE_GENERATED=C,D`` sets other counts). Errors about
 failures at container start and the policy's own errors are not counted (see
 ``tests/live/lint.py``). The agreement is reported class by class at the end of the run,
@@ -25,7 +25,7 @@ from tests.live.lint import LIVE_DOCKER, Finding, containerd_version, lint_many,
 
 SEED = 20261206
 THRESHOLD = 0.97
-COUNTS = [int(n) for n in os.environ.get("SHIMPOLICY_LIVE_GENERATED", "250,100").split(",")]
+COUNTS = [int(n) for n in os.environ.get("SHIMPOLICY_LIVE_GENERATED", "250,250").split(",")]
 
 
 class Outcome:

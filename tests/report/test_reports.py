@@ -92,7 +92,7 @@ def test_github_annotations_escape_their_properties_and_data() -> None:
     info = Finding("x.sh", 1, 1, 1, 2, "SP003", "info", "later")
     assert WRITERS["github"](LintResult(2, (f, info))) == (
         "::warning file=a%2Cb%3Ac.yaml,line=2,col=3,endLine=2,endColumn=8,title=SP110"
-        "::50%25 of%0Ait\n"
+        "::50%25 of\\nit\n"  # a line break shown escaped, as in every format
         "::notice file=x.sh,line=1,col=1,endLine=1,endColumn=2,title=SP003::later\n"
     )
 

@@ -4,6 +4,7 @@ and path, TLS certificate reloads."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shimpolicy.serve.http as serve_http
 from shimpolicy.serve.gate import Gate
@@ -557,3 +560,86 @@ def test_a_tls_handshake_that_never_comes_is_cut_off(
     with s.connect() as sock:
         sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and no more
         assert closed_by_server(sock, 5)
+
+
+# ---------------------------------------------------------------------- any bytes at all
+
+
+class _Transport(asyncio.Transport):
+    """Records what the server writes; no socket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closing
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+FRAGMENTS = [
+    b"GET /healthz HTTP/1.1\r\n\r\n",
+    b"POST /validate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+    b"POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nContent-Length: 30\r\n\r\n",
+    b"POST /AuthZPlugin.AuthZRes HTTP/1.1\r\nContent-Length: 5\r\n\r\nxxxxx",
+    b"Transfer-Encoding: chunked\r\n",
+    b"Content-Length: 99999999999\r\n",
+    b"Expect: 100-continue\r\n",
+    b"Connection: close\r\n",
+    b" folded\r\n",
+    b"\r\n",
+    b"\n",
+    b"HTTP/1.0",
+    json.dumps(CREATE).encode(),
+]
+
+
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=40)), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_get_answers_or_a_close_and_leave_nothing_behind(chunks: list[bytes]) -> None:
+    server = PolicyServer("tcp://127.0.0.1:0", Sources(), Log(io.StringIO()))
+    try:
+        connection = serve_http._Connection(server)
+        transport = _Transport()
+        connection.connection_made(transport)
+        for chunk in chunks:
+            connection.data_received(chunk)
+        connection.connection_lost(None)
+        # Nothing in flight, no body budget held, no connection counted.
+        assert (server._in_flight, server._bodies, server.connections) == (0, 0, {})
+        # Every answer is a well-formed HTTP/1.1 response with a JSON or text body.
+        written = bytes(transport.written).replace(b"HTTP/1.1 100 Continue\r\n\r\n", b"")
+        while written:
+            head, _, rest = written.partition(b"\r\n\r\n")
+            status = head.split(b"\r\n")[0]
+            assert status.startswith(b"HTTP/1.1 ") and status[9:12].isdigit(), written
+            fields = (line.partition(b": ") for line in head.split(b"\r\n")[1:])
+            length = int(next(v for k, _, v in fields if k == b"Content-Length"))
+            written = rest[length:]
+    finally:
+        server.stop(timeout=0)
