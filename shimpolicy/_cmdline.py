@@ -32,6 +32,7 @@ FILE_TYPES = (
     "shell",
     "systemd",
     "workflow",
+    "cloud-init",
 )
 
 

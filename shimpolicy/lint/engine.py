@@ -107,6 +107,7 @@ _TYPES: LazyRegistry[FileType] = LazyRegistry(
         "shell": "shell",
         "systemd": "systemd",
         "workflow": "workflow",
+        "cloud-init": "cloud_init",
     },
     "TYPE",
 )

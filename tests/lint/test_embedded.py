@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shimpolicy.lint.engine import lint_text
+from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.finding import Location
+from shimpolicy.lint.graph import build_graph
 from shimpolicy.policy import Policy
 from shimpolicy.report.sarif import write as sarif_report
 from shimpolicy.syntax.shell import FileWrite, find_file_writes
@@ -300,4 +302,164 @@ def test_real_provisioning_scripts_have_their_configs_read() -> None:
     assert [(row[1], row[2]) for row in findings([str(script)])] == [
         ("16:11-16:12", "SP407"),
         ("24:11-24:12", "SP407"),
+    ]
+
+
+# -- cloud-init ---------------------------------------------------------------------------
+
+CLOUD = EMBEDDED / "cloud-init" / "user-data.yaml"
+
+
+def test_cloud_init_write_files_are_checked_where_they_are_written() -> None:
+    assert rows(CLOUD) == [
+        # a literal block scalar: placed character by character
+        (7, 17, 7, 18, "SP407", "info", MIGRATED_V2),
+        (
+            9,
+            24,
+            9,
+            63,
+            "SP106",
+            "error",
+            world_writable("kata", "/var/tmp/kata", "containerd-shim-kata-v2"),
+        ),
+        # encoding: b64: decoded, and placed on the whole value
+        (12, 14, 12, 86, "SP201", "error", RUNC_RESERVED),
+        (
+            15,
+            7,
+            15,
+            7,
+            "SP407",
+            "info",
+            "no `version` key, so this is a version 1 config: containerd 2.3 converts it at "
+            "every start (`Configuration migrated from version 0, use `containerd config "
+            "migrate` to avoid migration`); `containerd config migrate` writes the version 4 "
+            "equivalent",
+        ),
+        # a template's placeholder where the reader takes it: the value is filled in later
+        (
+            16,
+            24,
+            16,
+            39,
+            "SP003",
+            "info",
+            "handler 'runsc' runtime_type '${RUNSC_SHIM}' is filled in later (${RUNSC_SHIM}); "
+            "its final value cannot be checked here",
+        ),
+        # … and where it makes the file unreadable: the file is filled in later
+        (
+            17,
+            11,
+            17,
+            39,
+            "SP003",
+            "info",
+            "/etc/docker/daemon.prod.json holds values filled in later that make it unreadable "
+            "as daemon.json until then: its final content cannot be checked here",
+        ),
+        (
+            19,
+            11,
+            19,
+            44,
+            "SP003",
+            "info",
+            "/etc/containerd/conf.d/debug.toml is appended to (`append: true`): the file's "
+            "earlier content is not known here, so what it holds cannot be checked",
+        ),
+    ]
+    assert written(CLOUD, 9, 24, 63) == '"/var/tmp/kata/containerd-shim-kata-v2"'
+    assert written(CLOUD, 16, 24, 39) == '"${RUNSC_SHIM}"'
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content", "expected"),
+    [
+        (
+            "gz+b64",
+            "H4sIAAAAAAACA6tWKirNK8nMTS1WslKoBnGSwYyCxJIMIENJv7S4SD8pM08fLFNbWwsAh98wEzEAAAA=",
+            "SP201",
+        ),
+        ("b64", "not base64!", "SP003"),
+        ("gzip", "x", "SP003"),
+    ],
+)
+def test_cloud_init_encodings(encoding: str, content: str, expected: str) -> None:
+    text = (
+        "#cloud-config\n"
+        "write_files:\n"
+        "  - path: /etc/docker/daemon.json\n"
+        f"    encoding: {encoding}\n"
+        f"    content: {content}\n"
+    )
+    found = lint_text(text, "user-data", Policy.default()).findings
+    assert [f.rule for f in found] == [expected]
+
+
+# -- Kubernetes ConfigMaps and Secrets ----------------------------------------------------
+
+KUBE = EMBEDDED / "kubernetes"
+INSTALLER = KUBE / "installer.yaml"
+
+
+def test_configmap_and_secret_files_are_checked_where_they_are_written() -> None:
+    # containerd-config is checked as containerd's because the DaemonSet mounts it as
+    # /host/etc/containerd/config.toml; daemon.json by its key.
+    assert rows(INSTALLER) == [
+        (8, 15, 8, 16, "SP407", "info", MIGRATED_V2),
+        (
+            10,
+            22,
+            10,
+            60,
+            "SP106",
+            "error",
+            world_writable("kata-fc", "/tmp/kata", "containerd-shim-kata-fc-v2"),
+        ),
+        (
+            21,
+            26,
+            21,
+            46,
+            "SP003",
+            "info",
+            "default-runtime '${DEFAULT_RUNTIME}' is filled in later (${DEFAULT_RUNTIME}); its "
+            "final value cannot be checked here",
+        ),
+        (22, 20, 22, 26, "SP201", "error", RUNC_RESERVED),
+    ]
+    assert written(INSTALLER, 10, 22, 60) == '"/tmp/kata/containerd-shim-kata-fc-v2"'
+    assert written(INSTALLER, 22, 20, 26) == '"runc"'
+
+
+def test_a_runtimeclass_finds_its_handler_in_a_configmap_of_its_tree() -> None:
+    result = lint_paths([str(KUBE)], Policy.default())
+    links = [f for f in result.findings if f.path.endswith("runtimeclasses.yaml")]
+    assert [(f.line, f.rule, f.related) for f in links] == [
+        (
+            5,
+            "SP703",
+            (Location(str(INSTALLER), 10, 22, 10, 60, f"handler 'kata-fc' in {INSTALLER}:8"),),
+        ),
+        (
+            11,
+            "SP702",
+            (Location(str(INSTALLER), 9, 53, 9, 61, f"containerd runtimes in {INSTALLER}:8"),),
+        ),
+    ]
+
+
+def test_the_graph_shows_the_handler_where_the_configmap_writes_it() -> None:
+    chain = next(
+        c for c in build_graph([str(KUBE)], Policy.default()) if c.steps[0].label == "kata-fc"
+    )
+    assert [(s.kind, s.label, s.location) for s in chain.steps[1:3]] == [
+        ("handler", "kata-fc", Location(str(INSTALLER), 9, 62, 9, 69)),
+        (
+            "runtime_type",
+            "/tmp/kata/containerd-shim-kata-fc-v2",
+            Location(str(INSTALLER), 10, 22, 10, 60),
+        ),
     ]
