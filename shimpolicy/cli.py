@@ -224,9 +224,7 @@ def _doctor(args: Args, out: TextIO) -> int:
 
     if not os.path.isdir(args.root):
         raise UsageError(f"--root {args.root}: not a directory")
-    for p in args.paths:
-        if not os.path.lexists(p):
-            raise UsageError(f"{p}: no such file or directory")
+    _require_paths(args.paths)
     policy = _policy(args)
     options = DoctorOptions(args.root, args.containerd, args.docker, tuple(args.paths))
     try:

@@ -35,7 +35,7 @@ def render_rule(doc: RuleDoc) -> str:
         f"Severity: {doc.severity}    Applies to: {doc.source}",
     ]
     if doc.spec:
-        lines.append(f"SPEC: {', '.join(doc.spec)}")
+        lines.append(f"Semantics: {', '.join(doc.spec)} (explained in {docs_url('semantics.md')})")
     lines += ["", doc.rationale]
     for ex in doc.examples:
         # Lint examples expect a list of findings; policy examples expect an action.

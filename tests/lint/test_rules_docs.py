@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from shimpolicy.lint.rulebook import catalog
 from shimpolicy.rulesdoc import main, render_docs, render_rule_page
 from shimpolicy.semantics import SEMANTICS, semantic
@@ -49,3 +51,15 @@ def test_semantics_page_links_each_number_to_the_rules_that_rest_on_it() -> None
     assert "[SP104](rules/SP104.md)" in section
     rule_page = render_docs()["rules/SP104.md"]
     assert "[C2](../semantics.md#c2)" in rule_page
+
+
+def test_rule_command_names_the_semantics_a_user_can_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shimpolicy.cli import main
+    from shimpolicy.rulesdoc import REPOSITORY
+
+    assert main(["rule", "SP104"]) == 0
+    out = capsys.readouterr().out
+    assert f"Semantics: C2, D1 (explained in {REPOSITORY}/blob/main/docs/semantics.md)\n" in out
+    assert "SPEC" not in out
