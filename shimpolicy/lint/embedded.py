@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from .._typing import NamedTuple
 from ..syntax import Span
 from ..syntax.shell import FileWrite, find_file_writes
+from .facts import placeholder
 from .filetype import type_by_content, type_by_name
 from .finding import Location
 from .workflow import Point, ScriptText
@@ -132,16 +133,18 @@ def shell_files(script: str, outer: ScriptText | None = None) -> list[Embedded]:
                 f"{target} is written with command substitutions ($(...) or backticks) "
                 "the shell runs first: what it holds cannot be checked here"
             )
-        expanded = any(p.expanded for p in pieces)
-        out.append(Embedded(target, kind, text, where, at, expanded, note))
+        # $VAR the shell fills in, or a template's placeholder ({{ .x }}, <NAME>).
+        holds = any(p.expanded for p in pieces) or placeholder(text) is not None
+        out.append(Embedded(target, kind, text, where, at, holds, note))
     return out
 
 
-def placeholder_note(embedded: Embedded) -> str:
-    """SP003's message for an embedded file with placeholders its reader cannot parse."""
+def placeholder_note(embedded: Embedded, description: str) -> str:
+    """SP003's message for an embedded file with placeholders its reader cannot parse
+    (``description``: its type's, "Docker daemon.json")."""
     return (
-        f"{embedded.target} holds values filled in later that make it unreadable as "
-        f"{embedded.type} until then: its final content cannot be checked here"
+        f"{embedded.target} holds values filled in later that make it unreadable as a "
+        f"{description} until then: its final content cannot be checked here"
     )
 
 

@@ -390,7 +390,7 @@ def _embedded(found: Sequence[Embedded], carrier: SourceFile) -> tuple[_Inner, .
         note = e.note
         item = _Loaded(source, kind) if note else _parse(source, kind, carrier=False)
         if item.problem is not None and item.problem.rule == "SP001" and e.placeholders:
-            note = placeholder_note(e)
+            note = placeholder_note(e, kind.description)
         if note:
             at = e.at
             info = Finding(carrier.path, *at, "SP003", default_severity("SP003"), note)

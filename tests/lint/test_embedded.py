@@ -127,7 +127,7 @@ def test_a_provisioning_script_has_its_configs_checked_where_they_are_written() 
             "SP003",
             "info",
             "/etc/docker/daemon.json holds values filled in later that make it unreadable as "
-            "daemon.json until then: its final content cannot be checked here",
+            "a Docker daemon.json until then: its final content cannot be checked here",
         ),
         (
             43,
@@ -357,7 +357,7 @@ def test_cloud_init_write_files_are_checked_where_they_are_written() -> None:
             "SP003",
             "info",
             "/etc/docker/daemon.prod.json holds values filled in later that make it unreadable "
-            "as daemon.json until then: its final content cannot be checked here",
+            "as a Docker daemon.json until then: its final content cannot be checked here",
         ),
         (
             19,
@@ -463,3 +463,19 @@ def test_the_graph_shows_the_handler_where_the_configmap_writes_it() -> None:
             Location(str(INSTALLER), 10, 22, 10, 60),
         ),
     ]
+
+
+def test_a_template_a_quoted_here_document_writes_is_filled_in_later() -> None:
+    script = "cat > /etc/containerd/config.toml <<'EOF'\nversion = 2\n[plugins.{{ .Name }}]\nEOF\n"
+    (found,) = lint_text(script, "a.sh", Policy.default()).findings
+    assert found[1:] == (
+        1,
+        7,
+        1,
+        34,
+        "SP003",
+        "info",
+        "/etc/containerd/config.toml holds values filled in later that make it unreadable as "
+        "a containerd config.toml until then: its final content cannot be checked here",
+        (),
+    )
