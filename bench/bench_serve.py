@@ -176,7 +176,7 @@ def _client_process(job: _Job) -> tuple[list[float], list[str], float]:
 def _start_server(nofile: int | None = None) -> tuple[subprocess.Popen[str], int]:
     """A server on an ephemeral port; ``nofile``: its open-file limit, soft and hard (a
     server can raise its soft limit up to the hard one, not beyond)."""
-    code = "import sys; from shimpolicy.serve import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+    code = "import sys; from shimpolicy.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
 
     def limit() -> None:
         if nofile is not None:

@@ -1,17 +1,10 @@
-"""The command line's grammar (SPEC §5.2).
-
-argparse builds the parsers, help and error messages.  The options of ``lint`` are also
-written as a table, which argparse reads and so does ``quick_lint_args``: the invocation a
-pre-commit hook or a CI job makes (``lint [OPTION VALUE]... [PATH]...``, each option
-spelled in full) is read without importing argparse, which is a noticeable part of the
-start-up of a one-file run.  Anything else, help and every error included, goes to
-argparse, so both readers always agree (tests/test_cmdline.py checks it).
-"""
+"""The command line's grammar (SPEC §5.2): one argparse parser for every command,
+``serve`` included.  Options shared by several commands are written once, as tables of
+:class:`Option` records that ``build_parser`` hands to argparse."""
 
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 
 from ._typing import TYPE_CHECKING, NamedTuple
 from .grammar.versions import CONTAINERD_KNOWN, DEFAULT_CONTAINERD, DEFAULT_DOCKER, DOCKER_KNOWN
@@ -20,7 +13,7 @@ from .lint.source import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 COMMANDS = ("check", "explain", "lint", "policy", "rule", "graph", "doctor", "serve")
@@ -38,7 +31,8 @@ FILE_TYPES = (
 
 class Option(NamedTuple):
     """One option: ``kind`` is "value" (a string), "int", "count" (an int of at least 1),
-    "append" (repeatable) or "flag"."""
+    "positive" (the same, as ``serve`` words its errors), "append" (repeatable) or
+    "flag"."""
 
     flags: tuple[str, ...]
     dest: str
@@ -47,6 +41,7 @@ class Option(NamedTuple):
     default: Any = None
     metavar: str | None = None
     help: str | None = None
+    required: bool = False
 
 
 # --policy, --containerd, --docker and --platform: for every command that decides names.
@@ -101,6 +96,48 @@ CONFIG_OPTIONS = (
         help="containerd config.toml: name the CRI handlers that run each name (C5)",
     ),
 )
+
+
+def serve_options() -> tuple[Option, ...]:
+    """``serve``'s options (its connection cap's default is the server's own)."""
+    from .serve.http import MAX_CONNECTIONS
+
+    daemon_config, containerd_config = CONFIG_OPTIONS
+    return (
+        Option(
+            ("--listen",),
+            "listen",
+            metavar="URL",
+            help="unix:///run/docker/plugins/shimpolicy.sock or tcp://HOST:PORT",
+            required=True,
+        ),
+        VERSION_OPTIONS[0]._replace(help="policy file (default: discovered, else the default)"),
+        Option(
+            ("--tls-cert",),
+            "tls_cert",
+            metavar="FILE",
+            help="serve HTTPS with this certificate (PEM)",
+        ),
+        Option(
+            ("--tls-key",), "tls_key", metavar="FILE", help="the certificate's private key (PEM)"
+        ),
+        containerd_config._replace(
+            help="containerd config.toml: RuntimeClass handlers are checked against its runtimes"
+        ),
+        daemon_config._replace(
+            help="Docker daemon.json: the runtimes it configures are allowed (D2)"
+        ),
+        Option(
+            ("--max-connections",),
+            "max_connections",
+            "positive",
+            default=MAX_CONNECTIONS,
+            metavar="N",
+            help=f"client connections at once (default {MAX_CONNECTIONS}, fewer if the open-file "
+            "limit is lower); one more replaces the oldest idle one, or is answered 503",
+        ),
+    )
+
 
 LINT_OPTIONS = (
     *VERSION_OPTIONS,
@@ -196,52 +233,6 @@ def _default(option: Option) -> Any:
     return option.default
 
 
-def quick_lint_args(argv: list[str]) -> SimpleNamespace | None:
-    """``argv`` read as argparse would read it, when it is ``lint`` with options spelled in
-    full (``--format json`` or ``--format=json``, ``-j 4``) before the paths; None for
-    anything else, which argparse then reads (and reports, if it is wrong)."""
-    if argv[:1] != ["lint"]:
-        return None
-    options = {flag: option for option in LINT_OPTIONS for flag in option.flags}
-    values = {option.dest: _default(option) for option in LINT_OPTIONS}
-    i = 1
-    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
-        flag, eq, value = argv[i].partition("=")
-        option = options.get(flag) if not eq or flag.startswith("--") else None
-        if option is None:
-            return None  # an abbreviation, a short option with its value attached, --, -h …
-        i += 1
-        if option.kind == "flag":
-            if eq:
-                return None
-            values[option.dest] = True
-            continue
-        if not eq:
-            if i == len(argv):
-                return None
-            value = argv[i]
-            i += 1
-        if value.startswith("-"):
-            return None  # argparse decides what a value starting with '-' means
-        if option.choices is not None and value not in option.choices:
-            return None
-        if option.kind in ("int", "count"):
-            try:
-                values[option.dest] = int(value)  # what argparse's type=int does
-            except ValueError:
-                return None
-            if option.kind == "count" and values[option.dest] < 1:
-                return None  # argparse reports it
-        elif option.kind == "append":
-            values[option.dest].append(value)
-        else:
-            values[option.dest] = value
-    paths = argv[i:]
-    if any(p.startswith("-") and p != "-" for p in paths):
-        return None
-    return SimpleNamespace(command="lint", **values, paths=paths)
-
-
 _EXIT_STATUS = """exit status:
   0  {ok}
   1  {findings}
@@ -300,6 +291,17 @@ EPILOGS = {
         "shimpolicy doctor",
         "shimpolicy doctor --root /mnt/node-image --format json k8s/",
     ),
+    "serve": """\
+exit status:
+  0  stopped by SIGTERM or SIGINT, after the requests in flight
+  2  usage error, or a file or address that cannot be used at start
+
+examples:
+  shimpolicy serve --listen unix:///run/docker/plugins/shimpolicy.sock \\
+      --daemon-config /etc/docker/daemon.json
+  shimpolicy serve --listen tcp://0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --containerd-config /etc/containerd/config.toml
+""",
     "graph": _epilog(
         "every chain leads to a binary the policy allows or warns about",
         "a chain is broken (a link is missing) or ends in a denied binary",
@@ -320,6 +322,21 @@ def count(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return n
+
+
+def _tls_pair(options: argparse.Namespace) -> str | None:
+    if (options.tls_cert is None) != (options.tls_key is None):
+        return "--tls-cert and --tls-key go together"
+    return None
+
+
+def positive(text: str) -> int:
+    """``serve --max-connections``: digits only, at least 1."""
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return int(text)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -350,7 +367,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     class CommandParser(Parser):
         """A command's parser: an argument it does not know is reported with its own
-        usage (``lint --frobnicate``), not left for the top-level parser to report."""
+        usage (``lint --frobnicate``), not left for the top-level parser to report, and so
+        is what ``check`` finds wrong with the options together."""
+
+        def __init__(
+            self, check: Callable[[argparse.Namespace], str | None] | None = None, **kwargs: Any
+        ) -> None:
+            super().__init__(**kwargs)
+            self.check = check
 
         def parse_known_args(  # type: ignore[override]
             self, args: Sequence[str] | None = None, namespace: Any = None
@@ -358,11 +382,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             known, unknown = super().parse_known_args(args, namespace)
             if unknown:
                 self.error(f"unrecognized arguments: {' '.join(unknown)}")
+            problem = self.check(known) if self.check is not None else None
+            if problem is not None:
+                self.error(problem)
             return known, unknown
 
     def add(sp: argparse.ArgumentParser, options: tuple[Option, ...]) -> None:
         for o in options:
             kwargs: dict[str, Any] = {"dest": o.dest, "help": o.help}
+            if o.required:
+                kwargs["required"] = True
             if o.kind == "flag":
                 kwargs["action"] = "store_true"
             else:
@@ -373,6 +402,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     kwargs["type"] = int
                 elif o.kind == "count":
                     kwargs["type"] = count
+                elif o.kind == "positive":
+                    kwargs["type"] = positive
             sp.add_argument(*o.flags, **kwargs)
 
     def context(sp: argparse.ArgumentParser) -> None:
@@ -539,9 +570,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
 
     if only in (None, "serve"):
-        sub.add_parser(
+        sv = sub.add_parser(
             "serve",
             help="run as a Docker authorization plugin and Kubernetes admission webhook",
-            add_help=False,
+            description="Serve the policy as a Docker authorization plugin (/AuthZPlugin.*) "
+            "and a Kubernetes validating admission webhook (/validate), with /healthz and "
+            "/metrics. SIGHUP reloads the files; SIGTERM stops after the requests in flight.",
+            epilog=EPILOGS["serve"],
+            check=_tls_pair,
         )
+        add(sv, serve_options())
     return p

@@ -10,20 +10,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from ._cmdline import COMMANDS, build_parser, quick_lint_args
+from ._cmdline import COMMANDS, build_parser
 from ._typing import TYPE_CHECKING
 from .lint.finding import SEVERITY_RANK
 
 if TYPE_CHECKING:
-    from argparse import Namespace
-    from types import SimpleNamespace
+    from argparse import Namespace as Args
     from typing import TextIO
 
     from .lint.engine import LintResult
     from .policy import Policy
-
-    # What a command is given: argparse's reading of the command line, or the quick one.
-    Args = Namespace | SimpleNamespace
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -37,20 +33,14 @@ def main(
 ) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out = stdout or sys.stdout
-    if argv[:1] == ["serve"]:
-        from .serve import serve_main
-
-        return serve_main(argv[1:])
-    args: Args | None = quick_lint_args(argv)
-    if args is None:
-        parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as e:  # argparse has printed its message
-            return int(e.code or 0) if isinstance(e.code, int) else EXIT_USAGE
-        if args.command is None:
-            parser.print_help(out)
-            return EXIT_USAGE
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed its message
+        return int(e.code or 0) if isinstance(e.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_USAGE
     try:
         return _dispatch(args, stdin or sys.stdin, out)
     except UsageError as e:  # one line each, when there are several
@@ -79,6 +69,10 @@ def _dispatch(args: Args, stdin: TextIO, out: TextIO) -> int:
         return _rule(args, out)
     if args.command == "graph":
         return _graph(args, out)
+    if args.command == "serve":
+        from .serve import serve_main
+
+        return serve_main(args)
     if args.command == "doctor":
         return _doctor(args, out)
     raise UsageError(f"unknown command {args.command!r}")

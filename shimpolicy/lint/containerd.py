@@ -79,9 +79,10 @@ class _Section(NamedTuple):
     """One CRI plugin table that has a ``containerd`` table."""
 
     plugin: str
-    key: Scalar  # the ``containerd`` key under the plugin
-    table: Mapping  # the ``containerd`` table
+    key: Scalar  # the ``containerd`` key under the plugin (else the plugin's own key)
+    table: Mapping  # the ``containerd`` table (empty when there is none)
     plugin_table: Mapping  # the plugin's own table
+    has_containerd: bool = True
 
     @property
     def header(self) -> str:
@@ -104,6 +105,11 @@ def _sections(doc: Mapping) -> list[_Section]:
         key, table = plugin.key("containerd"), plugin.get("containerd")
         if key is not None and isinstance(table, Mapping):
             found.append(_Section(name, key, table, plugin))
+        else:  # plugin-level keys only (systemd_cgroup), or a `containerd` of another type
+            own = plugins.key(name)
+            assert own is not None
+            empty = Mapping((), plugin.line, plugin.column, plugin.end_line, plugin.end_column)
+            found.append(_Section(name, own, empty, plugin, has_containerd=False))
     return found
 
 
@@ -181,7 +187,8 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
                 _handler(source, k, v) for k, v in runtimes.pairs() if isinstance(v, Mapping)
             )
             handlers.extend(found)
-        at = at or location(source, section.key.span)
+        if section.has_containerd:
+            at = at or location(source, section.key.span)
         name = section.table.get("default_runtime_name")
         default_name: str | None = None
         if name is not None:
@@ -609,6 +616,8 @@ def _report_ignored(
     ctx: LintContext,
 ) -> None:
     """SP409: a CRI section the target never reads for this config version."""
+    if not section.has_containerd:
+        return  # no runtimes to lose
     c = ctx.containerd
     version = config.version
     plugin = section.plugin
@@ -689,6 +698,18 @@ def _check_section(
     ctx: LintContext,
 ) -> None:
     merges = view.two
+    containerd = section.plugin_table.get("containerd")
+    if not section.has_containerd and containerd is not None:
+        _type_error(
+            containerd.span,
+            containerd,
+            "containerd",
+            ("PluginConfig.ContainerdConfig", "config.ContainerdConfig"),
+            view,
+            section,
+            source,
+            ctx,
+        )
     _check_types(section, view, hidden, source, ctx)
     runtimes_key, runtimes = _runtimes(section)
     default = view.default
@@ -835,9 +856,7 @@ def _type_error(
             f"`toml: cannot decode TOML {kind} into struct field config.{field[0]} of type "
             f"{field[1]}`"
         )
-    want = (
-        "a table" if field[1].startswith("map") or field[1] == "config.Runtime" else f"a {field[1]}"
-    )
+    want = "a table" if field[1].startswith(("map", "config.")) else f"a {field[1]}"
     ctx.report(
         source,
         span,

@@ -1,7 +1,9 @@
 """The rule catalog: one YAML file per rule under ``rules/``, the single source of truth.
 
 Installed, the files live in the package (``shimpolicy/rules``); in a source checkout they
-are read from the top-level ``rules/`` directory beside the package.
+are read from the top-level ``rules/`` directory beside the package.  A lint run needs only
+each rule's name and default severity: it reads them from ``rule_index.py``, which is
+written from the YAML files (see its docstring), so that it never imports PyYAML for them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from functools import cache, lru_cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
+from .rule_index import RULES
 
 if TYPE_CHECKING:
     from typing import Any
@@ -68,10 +71,9 @@ def catalog() -> dict[str, RuleDoc]:
     return {doc.id: doc for doc in docs if doc is not None}
 
 
-@lru_cache(maxsize=1)
 def rule_ids() -> frozenset[str]:
-    """The id of every rule, from the catalog's file names (no file is read)."""
-    return frozenset(n[:-5] for n in os.listdir(rules_dir()) if re.fullmatch(r"SP\d{3}\.yaml", n))
+    """The id of every rule."""
+    return frozenset(RULES)
 
 
 @cache
@@ -83,17 +85,44 @@ def rule_doc(rule_id: str) -> RuleDoc | None:
     return _read(path) if os.path.isfile(path) else None
 
 
+def canonical_id(rule: str) -> str | None:
+    """A rule's id, for its id in any case (``SP201``, ``sp201``) or its name
+    (``reserved-runc``); None for no rule."""
+    if rule.upper() in RULES:
+        return rule.upper()
+    return next((id_ for id_, (name, _) in RULES.items() if name == rule), None)
+
+
 def lookup(rule: str) -> RuleDoc | None:
-    """A rule by id in any case (``SP201``, ``sp201``) or by name (``reserved-runc``)."""
+    """A rule's documentation, by id in any case (``SP201``, ``sp201``) or by name
+    (``reserved-runc``), read from its file."""
     doc = rule_doc(rule.upper())
     if doc is not None:
         return doc
-    for doc in catalog().values():
-        if doc.name == rule:
-            return doc
-    return None
+    return next((doc for doc in catalog().values() if doc.name == rule), None)
 
 
 def default_severity(rule: str) -> str:
-    doc = rule_doc(rule)
-    return doc.severity if doc else "error"
+    entry = RULES.get(rule)
+    return entry[1] if entry else "error"
+
+
+def index_source() -> str:
+    """``rule_index.py`` as it should read for the rules under ``rules/``."""
+    entries = "".join(
+        f'    "{doc.id}": ("{doc.name}", "{doc.severity}"),\n' for doc in catalog().values()
+    )
+    return _INDEX_HEAD + "RULES = {\n" + entries + "}\n"
+
+
+_INDEX_HEAD = '''"""Every rule's name and default severity, by id: ``rules/*.yaml`` as data,
+so that a lint run never reads YAML for them.  The YAML files are the source;
+tests/lint/test_rules_catalog.py fails until this file agrees with them.  To write it again:
+
+    python -c "from shimpolicy.lint.rulebook import index_source; print(index_source(), end='')" \\
+        > shimpolicy/lint/rule_index.py
+"""
+
+from __future__ import annotations
+
+'''

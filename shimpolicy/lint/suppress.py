@@ -13,7 +13,7 @@ import re
 
 from ..syntax import Span
 from .finding import Finding
-from .rulebook import lookup
+from .rulebook import canonical_id
 from .source import SourceFile
 
 _PRAGMA = (
@@ -50,8 +50,7 @@ class Suppression:
 
 def _canonical(rule: str) -> str:
     """A rule's id, for an id or a name (a lower-case id is reported, never applied)."""
-    doc = lookup(rule)
-    return doc.id if doc else rule
+    return canonical_id(rule) or rule
 
 
 def _problem(scope: str, comment: str, listed: str | None, names: list[str], rest: str) -> str:

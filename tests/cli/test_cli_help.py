@@ -28,7 +28,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
-    return {k: v for k, v in _subparsers(build_parser()).items() if k != "serve"}
+    return _subparsers(build_parser())
 
 
 def test_every_option_and_argument_has_help() -> None:

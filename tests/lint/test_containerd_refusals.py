@@ -324,3 +324,20 @@ def test_a_shim_sandbox_takes_its_shim_from_runtime_type_only() -> None:
     )
     assert rules(text, "2.3") == ["SP418"]
     assert rules(text.replace('"shim"', '"podsandbox"'), "2.3") == []
+
+
+def test_plugin_level_keys_count_without_a_containerd_table() -> None:
+    # live 1.6.20: `[plugins."io.containerd.grpc.v1.cri"] systemd_cgroup = true` alone fails
+    # the CRI plugin (the built-in default handler is io.containerd.runc.v2).
+    assert rules(V2 + "  systemd_cgroup = true\n", "1.6.20") == ["SP414"]
+    assert rules("[plugins.cri]\n  systemd_cgroup = true\n", "1.6.20") == ["SP414"]
+    array = 'version = 2\n[[plugins."io.containerd.grpc.v1.cri".containerd]]\n'
+    assert lint(array, "1.6.20") == [
+        (
+            2,
+            1,
+            "SP415",
+            "`containerd` must be a table, not an array: containerd 1.6.20 cannot decode it and "
+            "does not start (go-toml: `Can't convert … to config.ContainerdConfig`)",
+        )
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ import yaml
 
 from shimpolicy.cli import main
 from shimpolicy.doctor import DoctorOptions, doctor
+from shimpolicy.lint import rule_index
 from shimpolicy.lint.engine import lint_paths, lint_text
-from shimpolicy.lint.rulebook import catalog, lookup
+from shimpolicy.lint.rulebook import catalog, index_source, lookup
 from shimpolicy.policy import Policy, default_policy_table
 from shimpolicy.rulesdoc import render_index, splice
 from tests.conftest import ROOT
@@ -139,6 +142,25 @@ def test_rule_command_rejects_an_unknown_rule(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err == (
         "shimpolicy: error: unknown rule 'SP999'; `shimpolicy rule` lists them\n"
     )
+
+
+def test_rule_index_is_the_rule_files_as_data() -> None:
+    # rule_index.py spares a lint run PyYAML; its docstring says how to write it again.
+    written = Path(rule_index.__file__).read_text(encoding="utf-8")
+    assert written == index_source(), "rules/ changed: write rule_index.py again (its docstring)"
+
+
+def test_a_lint_run_reads_no_yaml_for_severities(tmp_path: Path) -> None:
+    (tmp_path / "daemon.json").write_text('{"runtimes": {"runc": {"path": "/x"}}}')
+    code = (
+        "import sys; from shimpolicy.cli import main\n"
+        "status = main(['lint', 'daemon.json'])\n"
+        "print(status, 'yaml' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stderr.splitlines()[-1] == "1 False"
 
 
 def test_lookup_by_id_and_by_name_agree() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from shimpolicy._cmdline import build_parser
 from shimpolicy.serve.admission import POD_SPEC_PATHS, admission_problems
 from shimpolicy.serve.gate import load_gate
-from shimpolicy.serve.main import _parser
 from shimpolicy.serve.records import Sources
 from tests.conftest import ROOT
 
@@ -148,7 +148,7 @@ def test_the_pieces_point_at_each_other() -> None:
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert service_port["targetPort"] == port["name"]
     # The server listens where the container port says.
-    opts = _parser().parse_args(container["args"])
+    opts = build_parser("serve").parse_args(["serve", *container["args"]])
     assert opts.listen == f"tcp://0.0.0.0:{port['containerPort']}"
     # The TLS files come from the serving certificate's secret.
     serving = _one("Certificate", "shimpolicy-serving")
@@ -266,7 +266,7 @@ def test_image_command_is_a_valid_serve_command_line() -> None:
     instructions = dict(_dockerfile())
     entrypoint, cmd = json.loads(instructions["ENTRYPOINT"]), json.loads(instructions["CMD"])
     assert entrypoint == ["shimpolicy", "serve"]
-    opts = _parser().parse_args(cmd)
+    opts = build_parser("serve").parse_args(["serve", *cmd])
     assert opts.listen == "tcp://0.0.0.0:8443"
     assert f"{8443}" in instructions["EXPOSE"]
     assert (opts.tls_cert, opts.tls_key) == ("/tls/tls.crt", "/tls/tls.key")

@@ -25,9 +25,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shimpolicy.serve.http as serve_http
+from shimpolicy.cli import main
 from shimpolicy.serve.gate import Gate
 from shimpolicy.serve.http import PolicyServer, bind_unix, connection_limit
-from shimpolicy.serve.main import serve_main
 from shimpolicy.serve.ops import Log
 from shimpolicy.serve.records import ServeError, Sources
 
@@ -253,7 +253,7 @@ def test_the_cap_stays_below_the_open_file_limit(monkeypatch: pytest.MonkeyPatch
 def test_max_connections_must_be_a_positive_number(
     value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert serve_main(["--listen", "tcp://127.0.0.1:0", "--max-connections", value]) == 2
+    assert main(["serve", "--listen", "tcp://127.0.0.1:0", "--max-connections", value]) == 2
     assert capsys.readouterr().err.endswith(
         f"shimpolicy serve: error: argument --max-connections: expected a positive number, "
         f"got {value!r}\n"

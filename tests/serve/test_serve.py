@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import pytest
 
-from shimpolicy.serve import serve_main
+from shimpolicy.cli import main
 from shimpolicy.serve.docker import CREATE, LEGACY_START, runtime_route
 from shimpolicy.serve.http import MAX_BODY, PolicyServer
 from shimpolicy.serve.ops import Log
@@ -56,7 +56,7 @@ version = 2
   runtime_type = "io.containerd.beta.v2"
 """
 
-RUN = "import sys; from shimpolicy.serve import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+RUN = "import sys; from shimpolicy.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
 
 Connect = Callable[[], http.client.HTTPConnection]
 
@@ -861,7 +861,7 @@ def test_tls(start: Callable[..., Running], short_dir: Path) -> None:
 def test_usage_errors_exit_2(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert serve_main(args) == 2
+    assert main(["serve", *args]) == 2
     assert capsys.readouterr().err.endswith(message)
 
 
@@ -870,13 +870,13 @@ def test_invalid_policy_at_start_exits_2(
 ) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\nrules:\n  - id: x\n    action: maybe\n")
-    assert serve_main(["--listen", "tcp://127.0.0.1:0", "--policy", str(policy)]) == 2
+    assert main(["serve", "--listen", "tcp://127.0.0.1:0", "--policy", str(policy)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"shimpolicy serve: error: invalid policy: {policy}:")
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve_main(["--help"]) == 0
+    assert main(["serve", "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: shimpolicy serve [-h] --listen URL")
 
 
