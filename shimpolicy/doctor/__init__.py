@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 
 from .._typing import TYPE_CHECKING, NamedTuple
-from ..grammar.docker import docker_permits, stock_runtimes
+from ..grammar.docker import docker_takes, stock_runtimes
 from ..grammar.name import parse
 from ..grammar.versions import containerd_series, docker_major
 from ..lint.containerd import RUNC_SHIMS, runtime_path_honoured
@@ -253,10 +253,8 @@ class _Node:
         if (
             default
             and settings.default_at is not None
-            and default not in configured
-            and default not in stock_runtimes(self.docker, "linux")
             and placeholder(default) is None
-            and docker_permits(default, self.docker, "linux")
+            and docker_takes(default, self.docker, "linux", configured) == "shim"
         ):
             # D3.2: an unconfigured default goes to containerd as a shim name.
             resolution = resolve_shim(self.fs, self.process, default, self.containerd)
