@@ -88,6 +88,9 @@ class _Inner(NamedTuple):
         return Location(self.carrier, *span, loc.message)
 
     def finding(self, f: Finding) -> Finding:
+        """A finding of the embedded file as one of the carrier.  Its fix, if any, is not
+        kept: text written inside a here-document or a YAML string is escaped as the
+        carrier escapes it, which an edit of the embedded text does not know."""
         related = tuple(self.move(r) for r in f.related)
         if f.path != self.item.source.path:
             return f._replace(related=related)

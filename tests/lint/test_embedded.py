@@ -468,7 +468,7 @@ def test_the_graph_shows_the_handler_where_the_configmap_writes_it() -> None:
 def test_a_template_a_quoted_here_document_writes_is_filled_in_later() -> None:
     script = "cat > /etc/containerd/config.toml <<'EOF'\nversion = 2\n[plugins.{{ .Name }}]\nEOF\n"
     (found,) = lint_text(script, "a.sh", Policy.default()).findings
-    assert found[1:] == (
+    assert found[1:8] == (
         1,
         7,
         1,
@@ -477,5 +477,14 @@ def test_a_template_a_quoted_here_document_writes_is_filled_in_later() -> None:
         "info",
         "/etc/containerd/config.toml holds values filled in later that make it unreadable as "
         "a containerd config.toml until then: its final content cannot be checked here",
-        (),
     )
+
+
+def test_an_embedded_finding_carries_no_fix() -> None:
+    # The same compose file on its own has a fix (SP110: the documented name).
+    compose = "services:\n  app:\n    image: alpine\n    runtime: com.example.runc.v2\n"
+    (alone,) = lint_text(compose, "compose.yaml", Policy.default()).findings
+    assert alone.rule == "SP110" and alone.fix is not None
+    script = f"cat > /srv/app/compose.yaml <<'EOF'\n{compose}EOF\n"
+    (found,) = lint_text(script, "deploy.sh", Policy.default()).findings
+    assert (found.line, found.column, found.rule, found.fix) == (5, 14, "SP110", None)
