@@ -25,6 +25,7 @@ FILE_TYPES = (
     "shell",
     "systemd",
     "workflow",
+    "cloud-init",
 )
 
 
