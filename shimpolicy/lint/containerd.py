@@ -36,6 +36,7 @@ from .cri_view import (
 from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
+from .fixes import remove_ignored
 from .kubernetes import handler_name_for, label_errors
 from .links import toml_key
 from .runc_binary import check_runc_binary
@@ -721,22 +722,13 @@ def _check_section(
     for name in REMOVED_TABLES:
         _check_legacy_table(section, name, runtimes, merges, source, ctx)
     _check_plugin_options(section, view, source, ctx)
-    winner = [p for p in view.read if _has(config, p, "default_runtime_name")]
-    if winner and winner[-1] == section.plugin:
+    # The default is checked once, where it is decided: the last section read that sets
+    # `default_runtime_name`, or else the last section read.
+    setting = [
+        s.plugin for s in config.sections if s.plugin in view.read and s.default_name is not None
+    ]
+    if section.plugin == (setting[-1] if setting else view.read[-1]):
         _check_default_name(section, config, view, runtimes_key, source, ctx)
-    elif not winner and section.plugin == view.read[-1]:
-        _check_default_name(section, config, view, _last_runtimes_key(view, section), source, ctx)
-
-
-def _has(config: ContainerdConfig, plugin: str, key: str) -> bool:
-    section = next((s for s in config.sections if s.plugin == plugin), None)
-    return (
-        section is not None and key == "default_runtime_name" and section.default_name is not None
-    )
-
-
-def _last_runtimes_key(view: CriView, section: _Section) -> Scalar | None:
-    return section.table.key("runtimes")
 
 
 # Go types of the CRI runtime fields containerd decodes (internal/cri/config, pkg/cri/config):
@@ -934,6 +926,7 @@ def _check_plugin_options(
         if not (isinstance(node, Scalar) and node.value is True):
             continue
         if view.two:
+            key = table.key(name)
             ctx.report(
                 source,
                 node.span,
@@ -945,6 +938,7 @@ def _check_plugin_options(
                     if name == "systemd_cgroup"
                     else ""
                 ),
+                fix=None if key is None else remove_ignored(source, key, node, f"`{name}`"),
             )
             continue
         default = view.handlers.get(view.default or "")
@@ -1098,6 +1092,7 @@ def _check_removed_keys(
         if not _text(node):
             continue  # unset or "" (as `containerd config default` writes): inert
         assert node is not None
+        written = table.key(key)
         if merges:
             ctx.report(
                 source,
@@ -1106,6 +1101,7 @@ def _check_removed_keys(
                 f"{what}: `{key}` was removed in containerd 2.0, which ignores it; it only "
                 f"ever applied to the legacy runtime {LEGACY_V1} — use the handler's "
                 "`options` instead",
+                fix=None if written is None else remove_ignored(source, written, node, f"`{key}`"),
             )
         elif runtime_type != LEGACY_V1:
             ctx.report(

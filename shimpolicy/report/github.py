@@ -30,4 +30,6 @@ def write(
             f"endLine={f.end_line},endColumn={f.end_column},title={_escape_property(f.rule)}"
         )
         lines.append(f"::{_LEVEL[f.severity]} {props}::{_escape_data(f.message)}")
+    if not result.files_checked:  # said where the run's annotations are read, not passed
+        lines.append("::notice title=shimpolicy::0 files checked")
     return "".join(line + "\n" for line in lines)

@@ -58,6 +58,9 @@ def test_a_walked_file_of_unknown_type_is_still_passed_over(tmp_path: Path) -> N
 
 def test_checking_no_file_at_all_is_said(tmp_path: Path) -> None:
     assert run("lint", str(tmp_path)) == (0, "0 files checked\n")
+    notice = "::notice title=shimpolicy::0 files checked\n"
+    assert run("lint", "--format", "github", str(tmp_path)) == (0, notice)
+    assert json.loads(run("lint", "--format", "json", str(tmp_path))[1])["files_checked"] == 0
 
 
 def test_every_missing_path_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -24,6 +25,9 @@ from tests.docs.conftest import options_known_at
 
 README = ROOT / "README.md"
 MAX_SKIPPED = 6  # blocks that cannot run here: kept few
+SHELLS = {"bash": "sh", "shell": "sh", "shell-session": "console"}
+DATA = ("yaml", "json", "toml")  # parsed
+SHOWN = ("text", "ini", "dockerfile", "go", "diff")  # shown, not run: nothing to run
 
 
 class Block(NamedTuple):
@@ -53,6 +57,7 @@ def blocks(text: str) -> list[Block]:
         while not re.fullmatch(r" *```", lines[i]):
             body.append(lines[i][indent:])
             i += 1
+        lang = SHELLS.get(lang, lang)
         found.append(Block(i - len(body), lang, skip, "".join(f"{b}\n" for b in body)))
         i += 1
     return found
@@ -76,16 +81,31 @@ def _environment(clone: Path) -> dict[str, str]:
     return env
 
 
-def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+HINT = "a block that cannot run offline or unattended says why: ```sh skip=REASON"
+
+
+def _bash(
+    script: str, cwd: Path, env: dict[str, str], timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """``script`` run as a user's shell runs it; a block still running after ``timeout``
+    fails the test, and everything it started is stopped (its own process group)."""
+    proc = subprocess.Popen(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"still running after {timeout} s:\n{script}\n({HINT})")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +113,7 @@ def clone(fresh_clone: Path) -> Path:
     """The fresh copy after the README's first block: installed in its own venv."""
     first = next(b for b in BLOCKS if b.lang == "sh" and not b.skip)
     assert "python3 -m venv .venv" in first.text, "the first block makes the venv"
-    proc = _bash(first.text, fresh_clone, _environment(fresh_clone))
+    proc = _bash(first.text, fresh_clone, _environment(fresh_clone), timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (fresh_clone / ".venv" / "bin" / "shimpolicy").is_file()
     return fresh_clone
@@ -123,7 +143,7 @@ def test_block_runs_as_written(block: Block, clone: Path, tmp_path: Path) -> Non
     env = _environment(clone)
     if block.lang == "sh":
         proc = _bash(block.text, clone, env)
-        assert proc.returncode == 0, f"{block.id} failed:\n{proc.stdout}{proc.stderr}"
+        assert proc.returncode == 0, f"{block.id} failed ({HINT}):\n{proc.stdout}{proc.stderr}"
     elif block.lang == "console":
         for command, shown in _console(block):
             proc = _bash(command, clone, env)
@@ -142,12 +162,14 @@ def test_block_runs_as_written(block: Block, clone: Path, tmp_path: Path) -> Non
         assert proc.returncode == 0, f"{block.id} failed:\n{proc.stderr}"
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in BLOCKS if b.lang in ("yaml", "json")], ids=lambda b: b.id
-)
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang in DATA], ids=lambda b: b.id)
 def test_data_block_parses(block: Block) -> None:
     if block.lang == "json":
         json.loads(block.text)
+    elif block.lang == "toml":
+        from shimpolicy.syntax.toml import parse_toml
+
+        parse_toml(block.text)
     else:
         yaml.safe_load(block.text)
 
@@ -156,7 +178,8 @@ def test_blocks_not_run_are_few_and_say_why() -> None:
     skipped = [b for b in BLOCKS if b.skip is not None]
     assert all(b.skip for b in skipped)  # `skip=` alone says nothing
     assert len(skipped) <= MAX_SKIPPED, [b.id for b in skipped]
-    unknown = [b.id for b in BLOCKS if b.lang not in ("sh", "console", "python", "yaml", "json")]
+    known = ("sh", "console", "python", *DATA, *SHOWN)
+    unknown = [b.id for b in BLOCKS if b.lang not in known]
     assert unknown == []
 
 

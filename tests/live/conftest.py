@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +22,20 @@ from tests.live.image import BUSYBOX
 
 def _missing() -> str | None:
     if os.environ.get("SHIMPOLICY_LIVE") != "1":
-        return "live daemons run with SHIMPOLICY_LIVE=1 (as root; see README, 'Live suite')"
+        return (
+            f"live daemons run with SHIMPOLICY_LIVE=1, as root, after `{INSTALL}` and "
+            "`pip install -e '.[live]'` (README, 'Live suite')"
+        )
     if os.geteuid() != 0:
         return "the live suite starts containerd and dockerd in namespaces: run it as root"
     absent = [tool for tool in (*TOOLS, str(BUSYBOX)) if not Path(tool).exists()]
     if absent:
         return f"{', '.join(absent)} missing: {INSTALL}"
+    probe = subprocess.run(
+        ["/usr/bin/unshare", "-m", "-n", "/bin/true"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0:  # a container without the privilege, for example
+        return f"cannot create mount and network namespaces here: {probe.stderr.strip()}"
     return None
 
 

@@ -23,7 +23,7 @@ from tests.live.conftest import REPORTS, FakeShims
 from tests.live.daemons import Containerd, Dockerd
 from tests.live.lint import LIVE_DOCKER, Finding, containerd_version, lint_many, load_errors
 
-SEED = 20261206
+SEED = int(os.environ.get("SHIMPOLICY_LIVE_SEED", "20261206"))
 THRESHOLD = 0.97
 COUNTS = [int(n) for n in os.environ.get("SHIMPOLICY_LIVE_GENERATED", "250,250").split(",")]
 
