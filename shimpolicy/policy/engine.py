@@ -219,10 +219,11 @@ class Policy:
         if size > PATH_MAX:
             return self._too_long(name, size, context)
         rn = _parse(name, self._series, self._platform)
-        # What Docker does with the name per container, unconfigured: a stock runtime (D2)
-        # or one D1 passes to containerd is accepted.
+        # What Docker does with the name per container, unconfigured: the default, a stock
+        # runtime (D2) or one D1 passes to containerd is accepted (a Windows daemon up to 28
+        # ignores every name: it runs none of them).
         takes = _takes(name, self._docker_major, self._platform == "windows", ())
-        permitted = takes != "refused"
+        permitted = takes not in ("refused", "ignored")
         chosen = self._first_match(rn, context, permitted)
         if chosen is None:
             action, rule_id, origin = self.default_action, "default", self.default_origin
@@ -281,9 +282,25 @@ class Policy:
             raise not_a_name(name)
         windows = self._platform == "windows"
         takes = _takes(name, self._docker_major, windows, runtimes)
-        if takes not in ("default", "stock", "configured"):
+        if takes not in ("default", "stock", "configured", "ignored"):
             return self.decide(name, "request")
         shown, docker = display(name), f"Docker {self.docker} on {self.platform}"
+        rn = _parse(name, self._series, self._platform)
+        if takes == "ignored":
+            reason = (
+                f"a Windows daemon of Docker {self.docker} never reads a per-container runtime "
+                "name and runs every container with its own runtime (runhcs)"
+            )
+            return Decision(
+                action="warn",
+                rule="SP218",
+                reason=reason,
+                name=rn,
+                context="request",
+                origin=docker,
+                docker_permitted=False,
+                docker_runtime=takes,
+            )
         if takes == "default":
             origin = docker
             reason = "the empty runtime selects the daemon's default runtime (default-runtime)"
@@ -300,7 +317,6 @@ class Policy:
                 f"'{shown}' is configured in daemon.json's \"runtimes\" (D2): the administrator "
                 "set it up, and dockerd takes it as written"
             )
-        rn = _parse(name, self._series, self._platform)
         return Decision(
             action="allow",
             rule=f"docker-{takes}",
