@@ -722,22 +722,13 @@ def _check_section(
     for name in REMOVED_TABLES:
         _check_legacy_table(section, name, runtimes, merges, source, ctx)
     _check_plugin_options(section, view, source, ctx)
-    winner = [p for p in view.read if _has(config, p, "default_runtime_name")]
-    if winner and winner[-1] == section.plugin:
+    # The default is checked once, where it is decided: the last section read that sets
+    # `default_runtime_name`, or else the last section read.
+    setting = [
+        s.plugin for s in config.sections if s.plugin in view.read and s.default_name is not None
+    ]
+    if section.plugin == (setting[-1] if setting else view.read[-1]):
         _check_default_name(section, config, view, runtimes_key, source, ctx)
-    elif not winner and section.plugin == view.read[-1]:
-        _check_default_name(section, config, view, _last_runtimes_key(view, section), source, ctx)
-
-
-def _has(config: ContainerdConfig, plugin: str, key: str) -> bool:
-    section = next((s for s in config.sections if s.plugin == plugin), None)
-    return (
-        section is not None and key == "default_runtime_name" and section.default_name is not None
-    )
-
-
-def _last_runtimes_key(view: CriView, section: _Section) -> Scalar | None:
-    return section.table.key("runtimes")
 
 
 # Go types of the CRI runtime fields containerd decodes (internal/cri/config, pkg/cri/config):
