@@ -471,18 +471,7 @@ def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
         if severity == "off":
             continue
         if severity is not None and severity != f.severity:
-            f = Finding(
-                f.path,
-                f.line,
-                f.column,
-                f.end_line,
-                f.end_column,
-                f.rule,
-                severity,
-                f.message,
-                f.related,
-                f.fix,
-            )
+            f = f._replace(severity=severity)
         out.append(f)
     return out
 
