@@ -163,6 +163,29 @@ LINT_OPTIONS = (
         help="report findings but exit 0 (usage errors still exit 2)",
     ),
     Option(
+        ("--fix",),
+        "fix",
+        "flag",
+        default=False,
+        help="apply safe fixes in place (stdin: write the fixed text to stdout); each "
+        "file is linted again and written only when the fixes hold",
+    ),
+    Option(
+        ("--unsafe-fixes",),
+        "unsafe_fixes",
+        "flag",
+        default=False,
+        help="with --fix or --diff: also the fixes that change what the daemon does",
+    ),
+    Option(
+        ("--diff",),
+        "diff",
+        "flag",
+        default=False,
+        help="print the unified diff of what --fix would change and write nothing "
+        "(exit 1 when there is something to fix)",
+    ),
+    Option(
         ("--exclude",),
         "exclude",
         "append",
@@ -270,6 +293,8 @@ EPILOGS = {
         "findings at or above --fail-on",
         "shimpolicy lint",
         "shimpolicy lint --format sarif --fail-on warning deploy/ > shimpolicy.sarif",
+        "shimpolicy lint --diff .",
+        "shimpolicy lint --fix .",
         "cat daemon.json | shimpolicy lint --stdin-filename daemon.json -",
     ),
     "policy": _epilog(

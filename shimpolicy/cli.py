@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from argparse import Namespace as Args
     from typing import TextIO
 
-    from .lint.engine import LintResult
+    from .lint.engine import LintOptions, LintResult
+    from .lint.finding import Finding
     from .policy import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -242,6 +243,10 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
     )
     if args.max_file_size <= 0:
         raise UsageError("--max-file-size must be a positive number of bytes")
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        raise UsageError("--unsafe-fixes goes with --fix or --diff")
+    if args.fix and args.diff:
+        raise UsageError("--fix and --diff cannot be combined: --diff writes nothing")
     sources: dict[str, str] = {}
     if "-" in args.paths:
         if len(args.paths) > 1:
@@ -250,6 +255,8 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         if args.stdin_filename is None and args.file_type is None:
             raise UsageError("reading stdin needs --stdin-filename NAME or --type TYPE")
         data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+        if args.fix or args.diff:
+            return _fix_stdin(args, data, name, policy, options, out)
         with _collector_paused():
             result = lint_bytes(data, name, policy, options)
         sources[name.replace(os.sep, "/").removeprefix("./")] = data.decode(
@@ -259,7 +266,120 @@ def _lint(args: Args, stdin: TextIO, out: TextIO) -> int:
         _require_paths(args.paths)
         with _collector_paused():
             result = lint_paths(args.paths, policy, options)
+        if args.fix or args.diff:
+            return _fix_files(args, result, policy, options, out)
     return _report(args, result, out, sources)
+
+
+def _fix_files(
+    args: Args, result: LintResult, policy: Policy, options: LintOptions, out: TextIO
+) -> int:
+    """``--fix``/``--diff`` on files: each file's fixes together, proven by linting it
+    again (lint/fixes.py); a fix that does not hold is an error and is never written."""
+    from .lint.engine import lint_paths
+    from .lint.fixes import FixRefused, applicable, fix_text
+    from .lint.source import ReadProblem, read_text
+
+    by_path: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        if applicable(f, args.unsafe_fixes):
+            by_path.setdefault(f.path, []).append(f)
+    refused, fixed_count, changed = False, 0, 0
+    for path, found in by_path.items():
+        try:
+            text = read_text(path, options.max_bytes)
+            fixed = fix_text(text, path, policy, options, args.unsafe_fixes, found)
+        except (FixRefused, ReadProblem) as e:
+            print(f"shimpolicy: error: {path}: not fixed: {e}", file=sys.stderr)
+            refused = True
+            continue
+        for f, why in fixed.refused:
+            print(
+                f"shimpolicy: error: {path}:{f.line}:{f.column}: {f.rule} not fixed: {why}",
+                file=sys.stderr,
+            )
+            refused = True
+        if fixed.text == text:
+            continue
+        changed += 1
+        fixed_count += len(fixed.fixed)
+        if args.diff:
+            out.write(_unified_diff(path, text, fixed.text))
+            continue
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.write(fixed.text)
+    if args.diff:
+        files = f"{changed} file{'s' if changed != 1 else ''}"
+        print(
+            f"would fix {fixed_count} finding{'s' if fixed_count != 1 else ''} in {files}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE if refused else (EXIT_FINDINGS if changed else EXIT_OK)
+    with _collector_paused():  # what is left, read back from the files as written
+        remaining = lint_paths(args.paths, policy, options)
+    status = _report(args, remaining, out, {})
+    if fixed_count:
+        files = f"{changed} file{'s' if changed != 1 else ''}"
+        print(
+            f"fixed {fixed_count} finding{'s' if fixed_count != 1 else ''} in {files}",
+            file=sys.stderr,
+        )
+    return EXIT_USAGE if refused else status
+
+
+def _fix_stdin(
+    args: Args, data: bytes, name: str, policy: Policy, options: LintOptions, out: TextIO
+) -> int:
+    """``--fix -``: the fixed text to stdout, what is left reported on stderr (editors
+    replace the buffer with stdout); ``--diff -``: the diff."""
+    from .lint.engine import lint_bytes, lint_text
+    from .lint.fixes import FixRefused, fix_text
+
+    result = lint_bytes(data, name, policy, options)
+    if any(f.rule in ("SP001", "SP006") for f in result.findings):
+        if args.fix:
+            out.write(data.decode("utf-8", "replace"))  # unreadable: given back as it came
+        return _report(args, result, sys.stderr, {})
+    text = data.decode("utf-8")
+    try:
+        fixed = fix_text(text, name, policy, options, args.unsafe_fixes)
+    except FixRefused as e:
+        print(f"shimpolicy: error: {name}: not fixed: {e}", file=sys.stderr)
+        if args.fix:
+            out.write(text)
+        return EXIT_USAGE
+    for f, why in fixed.refused:
+        print(
+            f"shimpolicy: error: {name}:{f.line}:{f.column}: {f.rule} not fixed: {why}",
+            file=sys.stderr,
+        )
+    if fixed.refused:
+        if args.fix:
+            out.write(fixed.text)
+        else:
+            out.write(_unified_diff(name, text, fixed.text))
+        return EXIT_USAGE
+    if args.diff:
+        out.write(_unified_diff(name, text, fixed.text))
+        return EXIT_FINDINGS if fixed.text != text else EXIT_OK
+    out.write(fixed.text)
+    remaining = lint_text(fixed.text, name, policy, options)
+    shown = {name.replace(os.sep, "/").removeprefix("./"): fixed.text.removeprefix("\ufeff")}
+    return _report(args, remaining, sys.stderr, shown)
+
+
+def _unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        path,
+        path,
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def _report(args: Args, result: LintResult, out: TextIO, sources: dict[str, str]) -> int:

@@ -36,6 +36,8 @@ def render_rule(doc: RuleDoc) -> str:
     ]
     if doc.spec:
         lines.append(f"Semantics: {', '.join(doc.spec)} (explained in {docs_url('semantics.md')})")
+    if doc.fix is not None:
+        lines.append(f"Fix: {fix_kinds(doc)}: {doc.fix.description}")
     lines += ["", doc.rationale]
     for ex in doc.examples:
         # Lint examples expect a list of findings; policy examples expect an action.
@@ -59,11 +61,25 @@ def render_rule(doc: RuleDoc) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fix_kinds(doc: RuleDoc) -> str:
+    """How ``lint`` fixes the rule's findings: "safe (--fix)", "unsafe (--unsafe-fixes)"."""
+    if doc.fix is None:
+        return "none"
+    how = {"safe": "safe (`--fix`)", "unsafe": "unsafe (`--fix --unsafe-fixes`)"}
+    return " or ".join(how[k] for k in doc.fix.kinds)
+
+
 def render_index() -> str:
-    rows = ["| Rule | Name | Severity | Applies to | What it catches |", "|---|---|---|---|---|"]
+    rows = [
+        "| Rule | Name | Severity | Applies to | What it catches | Fix |",
+        "|---|---|---|---|---|---|",
+    ]
     for doc in catalog().values():
         title = doc.title.replace("|", "\\|")
-        rows.append(f"| `{doc.id}` | `{doc.name}` | {doc.severity} | {doc.source} | {title} |")
+        fix = " or ".join(doc.fix.kinds) if doc.fix else ""
+        rows.append(
+            f"| `{doc.id}` | `{doc.name}` | {doc.severity} | {doc.source} | {title} | {fix} |"
+        )
     return "\n".join(rows)
 
 
@@ -179,6 +195,12 @@ def render_rule_page(doc: RuleDoc) -> str:
         lines += ["", f"### {'Bad' if bad else 'Good'}: {ex.get('description', '')}".rstrip()]
         lines += ["", *_example_lines(ex)] if "name" in ex else _example_lines(ex)
     lines += ["", "## Fix", "", _semantic_links(fix, "../")]
+    if doc.fix is not None:
+        lines += [
+            "",
+            f"`shimpolicy lint --fix` fixes it: {fix_kinds(doc)}. "
+            + _semantic_links(doc.fix.description, "../"),
+        ]
     if doc.references:
         lines += ["", "## References", ""] + [f"- <{r}>" for r in doc.references]
     lines += ["", f"Generated from `rules/{doc.id}.yaml`; `shimpolicy rule {doc.id}` prints it."]

@@ -33,6 +33,7 @@ SHARED = _shared()
 # Real configurations, read in place (never copied into the project).
 CORPUS = SHARED / "corpus" / "realworld"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="real-world corpus not present")
+CORPUS2 = SHARED / "corpus" / "realworld2"  # a second collection, read the same way
 
 # A finding as most lint tests compare it.
 Row = tuple[int, int, int, int, str, str, str]  # line, column, end_line, end_column, rule, …

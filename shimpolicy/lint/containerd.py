@@ -36,6 +36,7 @@ from .cri_view import (
 from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
+from .fixes import remove_ignored
 from .kubernetes import handler_name_for, label_errors
 from .links import toml_key
 from .runc_binary import check_runc_binary
@@ -934,6 +935,7 @@ def _check_plugin_options(
         if not (isinstance(node, Scalar) and node.value is True):
             continue
         if view.two:
+            key = table.key(name)
             ctx.report(
                 source,
                 node.span,
@@ -945,6 +947,7 @@ def _check_plugin_options(
                     if name == "systemd_cgroup"
                     else ""
                 ),
+                fix=None if key is None else remove_ignored(source, key, node, f"`{name}`"),
             )
             continue
         default = view.handlers.get(view.default or "")
@@ -1098,6 +1101,7 @@ def _check_removed_keys(
         if not _text(node):
             continue  # unset or "" (as `containerd config default` writes): inert
         assert node is not None
+        written = table.key(key)
         if merges:
             ctx.report(
                 source,
@@ -1106,6 +1110,7 @@ def _check_removed_keys(
                 f"{what}: `{key}` was removed in containerd 2.0, which ignores it; it only "
                 f"ever applied to the legacy runtime {LEGACY_V1} — use the handler's "
                 "`options` instead",
+                fix=None if written is None else remove_ignored(source, written, node, f"`{key}`"),
             )
         elif runtime_type != LEGACY_V1:
             ctx.report(

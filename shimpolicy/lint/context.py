@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._typing import TYPE_CHECKING
 from ..syntax import Span
 from .facts import Facts, placeholder
-from .finding import Finding, Location
+from .finding import Finding, Fix, Location
 from .rulebook import default_severity
 from .source import SourceFile
 
@@ -46,6 +46,7 @@ class LintContext:
         *,
         severity: str | None = None,
         related: tuple[Location, ...] = (),
+        fix: Fix | None = None,
     ) -> None:
         self.findings.append(
             Finding(
@@ -58,6 +59,7 @@ class LintContext:
                 severity or default_severity(rule),
                 message,
                 related,
+                fix,
             )
         )
 
@@ -87,7 +89,15 @@ class LintContext:
             )
         # Reasons usually quote the name already; say it once.
         subject = what if repr(name) in decision.reason else f"{what} {name!r}"
-        self.report(source, span, decision.rule, f"{subject}: {decision.reason}", severity=severity)
+        fix = None
+        if decision.rule == "SP110" and "alias" in decision.name.notes:
+            from ..policy.model import documented_name
+            from .fixes import alias_fix
+
+            fix = alias_fix(source, span, name, documented_name(decision.name))
+        self.report(
+            source, span, decision.rule, f"{subject}: {decision.reason}", severity=severity, fix=fix
+        )
 
 
 def location(source: SourceFile, span: Span, message: str = "") -> Location:

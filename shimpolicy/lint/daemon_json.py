@@ -38,7 +38,8 @@ from .context import LintContext, location
 from .daemon_keys import accepted_keys, flat_keys
 from .facts import Facts, placeholder
 from .filetype import FileType
-from .finding import Location
+from .finding import Fix, Location
+from .fixes import remove_member, rename
 from .runc_binary import check_runc_binary
 from .source import SourceFile
 
@@ -228,9 +229,10 @@ class _Checker:
         message: str,
         severity: str | None = None,
         related: Span | None = None,
+        fix: Fix | None = None,
     ) -> None:
         extra = (location(self.source, related),) if related else ()
-        self.ctx.report(self.source, span, rule, message, severity=severity, related=extra)
+        self.ctx.report(self.source, span, rule, message, severity=severity, related=extra, fix=fix)
 
     def run(self) -> None:
         self.top_level_duplicates()
@@ -565,6 +567,13 @@ class _Checker:
                 )
                 suggestion = _FIELDS[close[0].upper()] if close else None
             hint = f'; did you mean "{suggestion}"?' if suggestion else ""
+            # Removing a key Docker ignores changes nothing; renaming it makes Docker read it.
+            fix = None
+            if suggestion in entry.occurrences or _is_empty(value):
+                fix = remove_member(self.source, key, value, f'"{text}"')
+            elif suggestion:
+                edit = rename(self.source, key.span, text, suggestion)
+                fix = Fix("unsafe", f'rename to "{suggestion}"', (edit,)) if edit else None
             if suggestion in entry.occurrences:
                 hint = f'; the entry sets "{suggestion}" already, so remove this key'
             known = "path, runtimeArgs, runtimeType and options"
@@ -575,6 +584,7 @@ class _Checker:
                     f'unknown key "{text}" in runtime "{entry.name}": Docker ignores it (it is '
                     f"empty, so nothing is lost; a runtime entry takes {known}){hint}",
                     severity="info",
+                    fix=fix,
                 )
             else:
                 self.report(
@@ -582,6 +592,7 @@ class _Checker:
                     "SP208",
                     f'unknown key "{text}" in runtime "{entry.name}": Docker ignores it, so this '
                     f"setting is silently dropped (a runtime entry takes {known}){hint}",
+                    fix=fix,
                 )
 
     def before_docker_24(self, entry: _Entry) -> None:
@@ -819,6 +830,7 @@ class _Reader(_Checker):
         message: str,
         severity: str | None = None,
         related: Span | None = None,
+        fix: Fix | None = None,
     ) -> None:
         return None
 

@@ -404,6 +404,7 @@ def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
                 severity,
                 f.message,
                 f.related,
+                f.fix,
             )
         out.append(f)
     return out

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+FIX_KINDS = ("safe", "unsafe")  # as lint.finding's
+
+
+class RuleFix(NamedTuple):
+    """What a rule's fix does, and its kinds: "safe" (the daemon does exactly the same
+    afterwards; ``lint --fix``), "unsafe" (what runs or is read changes;
+    ``--unsafe-fixes``), or both when it depends on the finding."""
+
+    kinds: tuple[str, ...]
+    description: str
+
+
 class RuleDoc(NamedTuple):
     id: str
     name: str
@@ -33,6 +45,7 @@ class RuleDoc(NamedTuple):
     # For code scanning (0.1-10): set on the rules that stop a file being executed as root
     # from where it should not be (a path chosen per container, a writable directory).
     security_severity: str | None = None
+    fix: RuleFix | None = None  # the YAML's ``fix:``; None when ``lint --fix`` has none
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +73,26 @@ def _read(path: str) -> RuleDoc:
         references=tuple(data.get("references", ())),
         examples=tuple(data.get("examples", ())),
         security_severity=data.get("security-severity"),
+        fix=_fix(data.get("fix"), path),
     )
+
+
+def _fix(data: Any, path: str) -> RuleFix | None:
+    """``fix: {kinds: [safe], description: ...}``, checked: a catalog that says more than
+    the linter does is an error, never a silent pass."""
+    if data is None:
+        return None
+    kinds = data.get("kinds") if isinstance(data, dict) else None
+    description = data.get("description") if isinstance(data, dict) else None
+    if (
+        not isinstance(kinds, list)
+        or not kinds
+        or any(k not in FIX_KINDS for k in kinds)
+        or not isinstance(description, str)
+        or set(data) != {"kinds", "description"}
+    ):
+        raise ValueError(f"{path}: fix: must be {{kinds: [safe and/or unsafe], description: TEXT}}")
+    return RuleFix(tuple(k for k in FIX_KINDS if k in kinds), " ".join(description.split()))
 
 
 @lru_cache(maxsize=1)

@@ -260,8 +260,9 @@ def _formatted(
     )
 
 
-def _documented(rn: RuntimeName) -> str:
-    """The documented runtime name that runs the same binary as ``rn``."""
+def documented_name(rn: RuntimeName) -> str:
+    """The documented runtime name that runs the same binary as ``rn`` (the globs, joined
+    by "or", when no single name fits; "" for a name of no well-known shim)."""
     info = rn.shim_info
     return "" if info is None else _documented_as(info.names, rn.pieces[-2:])
 
@@ -293,7 +294,7 @@ _VALUES: dict[str, Value] = {
     "directory": lambda rn, s: _shown(rn.directory),
     "docker_message": lambda rn, s: display(unknown_runtime_message(rn.name, s.docker)),
     "shim": lambda rn, s: rn.shim_info.title if rn.shim_info else "",
-    "documented": lambda rn, s: _documented(rn),
+    "documented": lambda rn, s: documented_name(rn),
     "notes": lambda rn, s: ", ".join(sorted(rn.notes)),
 }
 

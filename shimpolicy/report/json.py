@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from .._typing import TYPE_CHECKING
 from ..display import display
 from ..lint.engine import LintResult
+from ..lint.finding import Finding
 
 if TYPE_CHECKING:
     from typing import Any
@@ -25,6 +26,25 @@ def schema(command: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as f:
         loaded: dict[str, Any] = _json.load(f)
     return loaded
+
+
+def _fix(f: Finding) -> dict[str, Any] | None:
+    if f.fix is None:
+        return None
+    return {
+        "applicability": f.fix.kind,
+        "message": display(f.fix.message),
+        "edits": [
+            {
+                "line": e.line,
+                "column": e.column,
+                "end_line": e.end_line,
+                "end_column": e.end_column,
+                "content": e.text,
+            }
+            for e in f.fix.edits
+        ],
+    }
 
 
 def write(
@@ -49,6 +69,7 @@ def write(
                 }
                 for r in f.related
             ],
+            "fix": _fix(f),
         }
         for f in result.findings
     ]

@@ -11,7 +11,7 @@ from .. import __version__
 from .._typing import TYPE_CHECKING
 from ..display import display
 from ..lint.engine import LintResult
-from ..lint.finding import Finding, Location
+from ..lint.finding import Finding, Fix, Location
 from ..lint.rulebook import rule_doc
 from ..rulesdoc import REPOSITORY, docs_url
 
@@ -95,6 +95,33 @@ def _related(related: tuple[Location, ...]) -> list[dict[str, Any]]:
     return out
 
 
+def _fix(path: str, fix: Fix) -> dict[str, Any]:
+    """A finding's fix as SARIF's: its edits as replacements of one artifact.  Every
+    region has its end, so an insertion is an empty region, never a whole line."""
+    how = "safe" if fix.kind == "safe" else "unsafe: changes what the daemon does"
+    return {
+        "description": {"text": f"{display(fix.message)} ({how})"},
+        "artifactChanges": [
+            {
+                "artifactLocation": _artifact(path),
+                "replacements": [
+                    {
+                        "deletedRegion": {
+                            "startLine": e.line,
+                            "startColumn": e.column,
+                            "endLine": e.end_line,
+                            "endColumn": e.end_column,
+                        },
+                        "insertedContent": {"text": e.text},
+                    }
+                    for e in fix.edits
+                ],
+            }
+        ],
+        "properties": {"applicability": fix.kind},
+    }
+
+
 def write(
     result: LintResult, *, color: bool = False, sources: Mapping[str, str] | None = None
 ) -> str:
@@ -116,6 +143,8 @@ def write(
         }
         if f.related:
             res["relatedLocations"] = _related(f.related)
+        if f.fix is not None:
+            res["fixes"] = [_fix(f.path, f.fix)]
         results.append(res)
     doc = {
         "$schema": SCHEMA,

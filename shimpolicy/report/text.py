@@ -25,6 +25,22 @@ def _lines(path: str) -> tuple[str, ...]:
     return tuple(text.removeprefix("\ufeff").splitlines())
 
 
+def _fixable(result: LintResult) -> list[str]:
+    """How many findings a fix resolves, and with which option (as ruff says it)."""
+    kinds = Counter(f.fix.kind for f in result.findings if f.fix is not None)
+    safe, unsafe = kinds["safe"], kinds["unsafe"]
+    lines = []
+    if safe:
+        lines.append(f"[*] {safe} fixable with `shimpolicy lint --fix`")
+    if unsafe:
+        more = "more " if safe else ""
+        lines.append(
+            f"{unsafe} {more}fixable with `--fix --unsafe-fixes` (these change what the "
+            "daemon does; review them with `--diff --unsafe-fixes`)"
+        )
+    return lines
+
+
 def write(
     result: LintResult, *, color: bool = False, sources: Mapping[str, str] | None = None
 ) -> str:
@@ -35,7 +51,8 @@ def write(
         where = (
             f"{_BOLD}{path}:{f.line}:{f.column}{_RESET}" if color else f"{path}:{f.line}:{f.column}"
         )
-        out.append(f"{where}: {sev} {display(f.rule)} {display(f.message)}")
+        mark = " [*]" if f.fix is not None and f.fix.kind == "safe" else ""
+        out.append(f"{where}: {sev} {display(f.rule)}{mark} {display(f.message)}")
         lines = sources[f.path].splitlines() if sources and f.path in sources else _lines(f.path)
         if 0 < f.line <= len(lines):
             src = lines[f.line - 1].expandtabs(1)
@@ -61,6 +78,7 @@ def write(
         ]
         files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''}"
         out.append(f"{', '.join(parts)} in {files}")
+        out.extend(_fixable(result))
     elif not result.files_checked:  # nothing to check is said, never a silent pass
         out.append("0 files checked")
     return "".join(line + "\n" for line in out)

@@ -120,6 +120,7 @@ def test_json_report_fields() -> None:
                         "message": "configured here",
                     }
                 ],
+                "fix": None,
             }
         ],
     }
