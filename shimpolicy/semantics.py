@@ -6,6 +6,7 @@ number that is not explained here."""
 from __future__ import annotations
 
 from ._typing import NamedTuple
+from .grammar.versions import CONTAINERD_KNOWN, DOCKER_KNOWN
 
 
 class Semantic(NamedTuple):
@@ -46,7 +47,12 @@ SEMANTICS = (
         "1.6 executes absolute paths and resolves names with `/` relative to its working "
         "directory; 1.7 and 2.x execute absolute paths and refuse other names with `/` or "
         "a leading dot. shimpolicy applies the rules of the version you target "
-        "(`--containerd`, or `containerd:` in the policy).",
+        "(`--containerd`, or `containerd:` in the policy): a release such as 1.6.20 or a "
+        "series such as 1.7 (its newest release); the releases known are "
+        f"{CONTAINERD_KNOWN}, and Docker {DOCKER_KNOWN}. Configuration behaviour also "
+        "changes inside a series (1.6.21 honours `runtime_path`, 1.6.32 refuses config "
+        "versions above 2, 2.0.2 merges the two CRI sections, 2.3 reads version 4): see the "
+        "README's version table.",
     ),
     Semantic(
         "C4",
