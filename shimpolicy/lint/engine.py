@@ -12,8 +12,9 @@ from ..syntax import SyntaxProblem
 from .context import LintContext
 from .facts import Facts
 from .filetype import FileType, may_have_type, type_by_content, type_by_name
-from .finding import Finding
+from .finding import Finding, Location
 from .parallel import PARALLEL_MIN_FILES, can_fork, run_parallel
+from .rulebook import default_severity
 from .source import DEFAULT_MAX_BYTES, ReadProblem, SourceFile, decode, read_text
 from .suppress import apply_suppressions
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..policy import Policy
+    from .embedded import Embedded
 
 # Directories never walked into: version control, dependencies, vendored trees, caches.
 SKIP_DIRS = frozenset(
@@ -67,6 +69,33 @@ class _Loaded(NamedTuple):
     kind: FileType
     doc: Any = None
     problem: Finding | None = None
+    inner: tuple[_Inner, ...] = ()  # the configuration files this one writes
+
+
+class _Inner(NamedTuple):
+    """A file another one writes (lint/embedded.py): read as a file of its own, named
+    ``<carrier>:<line>``; ``carrier`` is the carrier's path."""
+
+    item: _Loaded
+    embedded: Embedded
+    carrier: str
+
+    def move(self, loc: Location) -> Location:
+        """A location in the embedded file as a location in the carrier."""
+        if loc.path != self.item.source.path:
+            return loc
+        span = self.embedded.where.span(loc.span)
+        return Location(self.carrier, *span, loc.message)
+
+    def finding(self, f: Finding) -> Finding:
+        """A finding of the embedded file as one of the carrier.  Its fix, if any, is not
+        kept: text written inside a here-document or a YAML string is escaped as the
+        carrier escapes it, which an edit of the embedded text does not know."""
+        related = tuple(self.move(r) for r in f.related)
+        if f.path != self.item.source.path:
+            return f._replace(related=related)
+        at = self.move(Location(f.path, f.line, f.column, f.end_line, f.end_column))
+        return Finding(at.path, *at.span, f.rule, f.severity, f.message, related)
 
 
 # Checks by file type, imported when a file of that type is first met: linting one
@@ -81,6 +110,7 @@ _TYPES: LazyRegistry[FileType] = LazyRegistry(
         "shell": "shell",
         "systemd": "systemd",
         "workflow": "workflow",
+        "cloud-init": "cloud_init",
     },
     "TYPE",
 )
@@ -315,9 +345,14 @@ def _load_path(
     return _parse(SourceFile.of(shown, text, kind), types[kind])
 
 
-def _parse(source: SourceFile, kind: FileType) -> _Loaded:
+def _parse(source: SourceFile, kind: FileType, carrier: bool = True) -> _Loaded:
+    """The file read; ``carrier``: with the files it writes (one level: an embedded file's
+    own embedded files are not read)."""
     try:
-        return _Loaded(source, kind, kind.load(source))
+        doc = kind.load(source)
+        if carrier and kind.embedded is not None:
+            return _Loaded(source, kind, doc, inner=_embedded(kind.embedded(doc, source), source))
+        return _Loaded(source, kind, doc)
     except SyntaxProblem as e:
         f = Finding(
             source.path,
@@ -344,6 +379,31 @@ def _parse(source: SourceFile, kind: FileType) -> _Loaded:
         return _Loaded(source, kind, problem=f)
 
 
+def _embedded(found: Sequence[Embedded], carrier: SourceFile) -> tuple[_Inner, ...]:
+    if not found:
+        return ()
+    from .embedded import placeholder_note
+
+    types = file_types()
+    out = []
+    for e in found:
+        line = e.where.starts[0][0] if e.where.starts else e.at.line
+        source = SourceFile.of(f"{carrier.path}:{line}", e.text, e.type)._replace(
+            node_path=e.target
+        )
+        kind = types[e.type]
+        note = e.note
+        item = _Loaded(source, kind) if note else _parse(source, kind, carrier=False)
+        if item.problem is not None and item.problem.rule == "SP001" and e.placeholders:
+            note = placeholder_note(e, kind.description)
+        if note:
+            at = e.at
+            info = Finding(carrier.path, *at, "SP003", default_severity("SP003"), note)
+            item = item._replace(problem=info)
+        out.append(_Inner(item, e, carrier.path))
+    return tuple(out)
+
+
 def _run(loaded: list[_Loaded], policy: Policy, options: LintOptions) -> LintResult:
     findings = _check_all(loaded, _collect(loaded), policy, options)
     return _finish(len(loaded), findings, policy)
@@ -354,6 +414,15 @@ def _collect(loaded: Sequence[_Loaded]) -> Facts:
     for item in loaded:
         if item.problem is None:
             item.kind.collect(item.doc, item.source, facts)
+        for inner in item.inner:
+            if inner.item.problem is None:
+                from .embedded import relocate
+
+                own = Facts()
+                inner.item.kind.collect(inner.item.doc, inner.item.source, own)
+                for name in Facts.COLLECTED:
+                    setattr(own, name, relocate(getattr(own, name), inner.move))
+                facts.merge(own)
     return facts
 
 
@@ -369,6 +438,14 @@ def _check(item: _Loaded, policy: Policy, options: LintOptions, facts: Facts) ->
     ctx = LintContext(policy, facts)
     item.kind.check(item.doc, item.source, ctx)
     found = ctx.findings
+    for inner in item.inner:
+        if inner.item.problem is not None:
+            found.append(inner.finding(inner.item.problem))
+            continue
+        own = LintContext(policy, facts)
+        inner.item.kind.check(inner.item.doc, inner.item.source, own)
+        found.extend(inner.finding(f) for f in own.findings)
+    # The carrier's suppressions cover the lines of the files it writes.
     if options.inline_ignores:
         found, problems = apply_suppressions(item.source, item.kind.comment, found)
         for span, rule, message in problems:
@@ -394,18 +471,7 @@ def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
         if severity == "off":
             continue
         if severity is not None and severity != f.severity:
-            f = Finding(
-                f.path,
-                f.line,
-                f.column,
-                f.end_line,
-                f.end_column,
-                f.rule,
-                severity,
-                f.message,
-                f.related,
-                f.fix,
-            )
+            f = f._replace(severity=severity)
         out.append(f)
     return out
 

@@ -13,11 +13,14 @@ from .source import SourceFile
 if TYPE_CHECKING:
     from typing import Any
 
+    from .embedded import Embedded
+
 
 class FileType(NamedTuple):
     """One file type: ``load`` parses (raising ``SyntaxProblem``), ``collect`` records
     cross-file facts, ``check`` reports findings.  ``comment`` starts an inline comment
-    (``None`` where the syntax has none: JSON)."""
+    (``None`` where the syntax has none: JSON).  ``embedded`` lists the configuration files
+    a file of this type writes (lint/embedded.py)."""
 
     name: str
     description: str
@@ -25,6 +28,7 @@ class FileType(NamedTuple):
     collect: Callable[[Any, SourceFile, Facts], None]
     check: Callable[[Any, SourceFile, LintContext], None]
     comment: str | None = "#"
+    embedded: Callable[[Any, SourceFile], list[Embedded]] | None = None
 
 
 # The names Compose looks for, and its override files (``compose.<anything>.yaml``), on the
@@ -51,6 +55,8 @@ _K8S_CONTENT = r"(?m)^kind[ \t]*:"
 _K8S_API = r"(?m)^apiVersion[ \t]*:"
 _K8S_JSON_KIND = r'"kind"\s*:\s*"[A-Za-z]'
 _K8S_JSON_API = r'"apiVersion"\s*:\s*"[a-z0-9./-]*v[0-9]'
+# cloud-init user data; a Jinja template says so on the line before.
+_CLOUD_CONFIG = r"(?m)(?:## template:[^\n]*\n)?#cloud-config[ \t]*\r?$"
 _CONTAINERD_CONTENT = r"(?m)^[ \t]*\[+[ \t]*plugins\b|io\.containerd\."
 
 
@@ -96,6 +102,8 @@ def may_have_type(path: str) -> bool:
 def type_by_content(path: str, text: str) -> str | None:
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     head = text[:4096]
+    if (base.endswith((".yaml", ".yml")) or "." not in base) and re.match(_CLOUD_CONFIG, head):
+        return "cloud-init"
     if base.endswith(".toml"):
         return "containerd" if re.search(_CONTAINERD_CONTENT, text) else None
     if base.endswith(".json"):  # a Kubernetes manifest written as JSON (kubectl takes them)

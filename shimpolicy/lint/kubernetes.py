@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from .._typing import NamedTuple
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..grammar.name import parse
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.yaml import parse_yaml
@@ -28,6 +28,9 @@ from .facts import ClassDef, Facts, Workload, placeholder
 from .filetype import FileType
 from .links import check_class_link, check_workload_link
 from .source import SourceFile
+
+if TYPE_CHECKING:
+    from .embedded import Embedded
 
 # k8s.io/apimachinery/pkg/util/validation: the formats and messages, verbatim.
 _LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -380,4 +383,15 @@ def _invalid(field: str, value: str, errors: list[str]) -> str:
     return "; ".join(f'`{field}: Invalid value: "{quoted}": {e}`' for e in errors)
 
 
-TYPE = FileType("kubernetes", "Kubernetes manifest", load, collect, check)
+def embedded(doc: list[Node] | HelmTemplate, source: SourceFile) -> list[Embedded]:
+    """Files the ConfigMaps and Secrets of the manifest carry (lint/configmaps.py)."""
+    if isinstance(doc, HelmTemplate) or (
+        "ConfigMap" not in source.text and "Secret" not in source.text
+    ):
+        return []
+    from .configmaps import carried_files
+
+    return carried_files(list(objects(doc)), POD_SPECS, source)
+
+
+TYPE = FileType("kubernetes", "Kubernetes manifest", load, collect, check, embedded=embedded)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from .._typing import TYPE_CHECKING
 from ..syntax import Span
 from ..syntax.shell import RuntimeFlag, scan_shell
 from .context import LintContext
@@ -31,6 +32,9 @@ from .facts import Facts, placeholder
 from .filetype import FileType
 from .runc_binary import check_runc_binary
 from .source import SourceFile
+
+if TYPE_CHECKING:
+    from .embedded import Embedded
 
 # nerdctl (pkg/cmd/container/run_runtime.go): names it hands to containerd as shims.
 NERDCTL_SHIM_PREFIX = "io.containerd."
@@ -90,4 +94,14 @@ def _check_nerdctl(ctx: LintContext, source: SourceFile, span: Span, value: str,
         ctx.check_name(source, span, value, "request", what)
 
 
-TYPE = FileType("shell", "shell script", load, collect, check)
+def embedded(doc: str, source: SourceFile) -> list[Embedded]:
+    """Configuration files the script writes (``cat > … <<EOF``, ``tee``, ``printf``)."""
+    from .embedded import may_write_config, shell_files  # (lint/workflow.py uses this module)
+
+    if not may_write_config(doc):
+        return []
+
+    return shell_files(doc)
+
+
+TYPE = FileType("shell", "shell script", load, collect, check, embedded=embedded)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .._typing import NamedTuple
+from .._typing import TYPE_CHECKING, NamedTuple
 from ..syntax import Mapping, Node, Scalar, Sequence, Span
 from ..syntax.shell import find_runtime_flags
 from ..syntax.yaml import parse_yaml
@@ -22,6 +22,9 @@ from .facts import Facts
 from .filetype import FileType
 from .shell import check_flag
 from .source import SourceFile
+
+if TYPE_CHECKING:
+    from .embedded import Embedded
 
 # `shell:` values that are POSIX shells; steps in any other (pwsh, cmd, python) are skipped.
 POSIX_SHELLS = frozenset({"bash", "sh", "dash", "ksh", "zsh"})
@@ -146,6 +149,14 @@ class ScriptText(NamedTuple):
             start = self.ends[-1] if self.value else self.origin
         end = self.ends[last - 1] if last > first else start
         return Span(*start, *end)
+
+    def point(self, line: int, column: int) -> Point:
+        """Where the value's character at ``line``, ``column`` (lines split on ``\\n``) is
+        written in the file."""
+        at = self._offset(line, column)
+        if at < len(self.value):
+            return self.starts[at]
+        return self.ends[-1] if self.value else self.origin
 
     def _offset(self, line: int, column: int) -> int:
         at = 0
@@ -293,4 +304,22 @@ def _hex(digits: str) -> str:
         return "\ufffd"
 
 
-TYPE = FileType("workflow", "GitHub Actions workflow", load, collect, check)
+def embedded(doc: list[Node], source: SourceFile) -> list[Embedded]:
+    """Configuration files the ``run:`` steps write (lint/embedded.py), placed in the
+    workflow."""
+    from .embedded import shell_files
+
+    out: list[Embedded] = []
+    lines: list[str] | None = None
+    for key, script in run_steps(doc):
+        if not isinstance(script.value, str) or (
+            ">" not in script.value and "tee" not in script.value
+        ):
+            continue
+        if lines is None:
+            lines = yaml_lines(source.text)
+        out += shell_files(script.value, ScriptText.of(lines, script, key.span.column - 1))
+    return out
+
+
+TYPE = FileType("workflow", "GitHub Actions workflow", load, collect, check, embedded=embedded)

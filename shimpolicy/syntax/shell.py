@@ -41,7 +41,14 @@ from shimpolicy.syntax import Span
 
 from .._typing import NamedTuple
 
-__all__ = ["RuntimeFlag", "Word", "find_runtime_flags", "scan_shell"]
+__all__ = [
+    "FileWrite",
+    "RuntimeFlag",
+    "Word",
+    "find_file_writes",
+    "find_runtime_flags",
+    "scan_shell",
+]
 
 
 class Word(NamedTuple):
@@ -107,6 +114,73 @@ def scan_shell(
     ], daemons
 
 
+Point = tuple[int, int]  # (line, column)
+
+
+class FileWrite(NamedTuple):
+    """Text a command writes to a file: ``cat > PATH <<EOF``, ``cat <<EOF | tee PATH``,
+    ``printf '%s\\n' '...' > PATH``, ``echo '...' >> PATH``."""
+
+    command: str  # "cat", "tee", "printf" or "echo"
+    target: Word  # the file written (its value may hold expansions)
+    append: bool  # ``>>``, ``tee -a``
+    text: str | None  # what is written; None when the script does not spell it out
+    starts: tuple[Point, ...]  # where each character of ``text`` is written
+    ends: tuple[Point, ...]  # (exclusive)
+    expanded: bool  # the shell expands parameters in it (``$VAR``, ``${VAR}``)
+    substituted: bool  # the shell runs commands for it (``$(...)``, backticks)
+
+
+def find_file_writes(
+    text: str, *, line_offset: int = 0, column_offsets: Sequence[int] | None = None
+) -> list[FileWrite]:
+    """Every file a ``cat``, ``tee``, ``printf`` or ``echo`` command of ``text`` writes,
+    with what it writes when the script spells it out (a here-document, a quoted literal),
+    in text order.  ``line_offset`` and ``column_offsets`` as for :func:`find_runtime_flags`.
+
+    What is written is known for: ``cat`` reading a here-document, a here-string or the
+    output of such a command through ``|``; ``tee`` reading the same; ``echo`` (without
+    backslashes, which shells read differently); ``printf`` with a format of plain text,
+    the escapes ``\\n \\t \\\\ \\" \\'``, ``%%`` and at most one ``%s`` (reused for each
+    argument).  In an unquoted here-document, ``\\$``, ``\\```, ``\\\\`` and line
+    continuations are undone; expansions are kept as written.  Never raises.
+    """
+    if ">" not in text and "tee" not in text:
+        return []
+    lexer = _Lexer(text)
+    lexer.run()
+    if not lexer.writers:
+        return []
+    where = _Positions(text, line_offset, column_offsets)
+    out: list[FileWrite] = []
+    for command in lexer.writers:
+        for target, append, written in _writes(text, command):
+            if written is None:
+                out.append(
+                    FileWrite(
+                        command.tool, _public(where, target), append, None, (), (), False, False
+                    )
+                )
+                continue
+            out.append(
+                FileWrite(
+                    command.tool,
+                    _public(where, target),
+                    append,
+                    "".join(written.chars),
+                    tuple(where.point(o) for o in written.starts),
+                    tuple(where.point(o) for o in written.ends),
+                    written.expanded,
+                    written.substituted,
+                )
+            )
+    return out
+
+
+def _public(where: _Positions, word: _Word) -> Word:
+    return Word(word.value, word.last_expansion < 0, where.span(word.start, word.end))
+
+
 # --------------------------------------------------------------------------------------
 # Positions
 
@@ -122,7 +196,7 @@ class _Positions:
         self._line_offset = line_offset
         self._column_offsets = column_offsets or ()
 
-    def _point(self, offset: int) -> tuple[int, int]:
+    def point(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self._starts, offset) - 1
         column = offset - self._starts[index] + 1
         if index < len(self._column_offsets):
@@ -130,7 +204,7 @@ class _Positions:
         return index + 1 + self._line_offset, column
 
     def span(self, start: int, end: int) -> Span:
-        return Span(*self._point(start), *self._point(end))
+        return Span(*self.point(start), *self.point(end))
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +309,18 @@ _TOP, _SUBST, _BACKTICK, _ARRAY, _ARITH = range(5)
 class _Commands:
     """A place where commands are read: the text itself, ``$(..)``, backticks, ``x=(..)``."""
 
-    __slots__ = ("depth", "heredoc", "kind", "level", "owner", "redirect", "word", "words")
+    __slots__ = (
+        "depth",
+        "heredoc",
+        "kind",
+        "level",
+        "owner",
+        "piped",
+        "redirect",
+        "redirects",
+        "word",
+        "words",
+    )
 
     def __init__(self, kind: int, owner: _Word | None, level: int) -> None:
         self.kind = kind
@@ -244,8 +329,39 @@ class _Commands:
         self.words: list[_Word] = []
         self.word: _Word | None = None
         self.depth = 0  # unclosed ``(`` inside a substitution
-        self.redirect = False  # the next word is a redirection target
+        self.redirect = ""  # the operator (``>``, ``2>>``, ``<<<``): the next word is its target
         self.heredoc = 0  # 1 after ``<<``, 2 after ``<<-``: the next word is a delimiter
+        self.redirects: list[_Redirect] = []  # of the command being read
+        self.piped: _Command | None = None  # the command writing into this one's input
+
+
+class _Heredoc:
+    """A here-document: its delimiter, and where its body is (known once it is read)."""
+
+    __slots__ = ("end", "quoted", "start", "strip_tabs")
+
+    def __init__(self, strip_tabs: bool, quoted: bool) -> None:
+        self.strip_tabs = strip_tabs
+        self.quoted = quoted  # a quoted delimiter: the body is not expanded
+        self.start = self.end = -1  # the body, without the delimiter line
+
+
+class _Redirect(NamedTuple):
+    operator: str  # as written, with its file descriptor (``>``, ``2>``, ``>>``, ``<<``)
+    word: _Word  # the target, or the here-document's delimiter
+    heredoc: _Heredoc | None = None
+
+
+class _Command(NamedTuple):
+    """A simple command that may write a file (its program is one of ``_WRITERS``)."""
+
+    words: list[_Word]  # from the program's name on
+    redirects: list[_Redirect]
+    piped: _Command | None  # the command before ``|``
+
+    @property
+    def tool(self) -> str:
+        return self.words[0].value.rsplit("/", 1)[-1]
 
 
 class _DoubleQuote:
@@ -299,7 +415,8 @@ class _Lexer:
         self.top = _Commands(_TOP, None, 0)
         self.stack: list[_Frame] = [self.top]
         self.level = 0  # of the innermost command frame
-        self.heredocs: list[tuple[str, bool]] = []
+        self.heredocs: list[tuple[str, _Heredoc]] = []
+        self.writers: list[_Command] = []  # commands that may write a file (``_WRITERS``)
         self.found: list[_Found] = []
         self.daemons: list[list[_Word]] = []  # the arguments of each dockerd command
 
@@ -349,23 +466,40 @@ class _Lexer:
             return
         frame.word = None
         if frame.redirect:
-            frame.redirect = False
+            frame.redirects.append(_Redirect(frame.redirect, word))
+            frame.redirect = ""
         elif frame.heredoc:
             if frame.level <= _MAX_NESTING:
-                self.heredocs.append((word.value, frame.heredoc == 2))
+                doc = _Heredoc(frame.heredoc == 2, word.quoted)
+                self.heredocs.append((word.value, doc))
+                frame.redirects.append(_Redirect("<<", word, doc))
             frame.heredoc = 0
         else:
             frame.words.append(word)
 
-    def _end_command(self, frame: _Commands) -> None:
+    def _end_command(self, frame: _Commands, piped: bool = False) -> None:
+        """The command read so far is complete; ``piped``: its output goes to the next."""
         self._end_word(frame)
-        frame.redirect = False
+        frame.redirect = ""
         frame.heredoc = 0
         if frame.words:
             # Array elements and arithmetic are not commands.
+            writer = None
             if frame.kind not in (_ARRAY, _ARITH) and frame.level <= _MAX_NESTING:
                 self._command(frame.words)
+                writer = self._writer(frame)
+            frame.piped = writer if piped else None
             frame.words = []
+        frame.redirects = []
+
+    def _writer(self, frame: _Commands) -> _Command | None:
+        words = frame.words
+        i = _skip_prefix(self.text, words)
+        if i >= len(words) or words[i].value.rsplit("/", 1)[-1] not in _WRITERS:
+            return None
+        command = _Command(words[i:], frame.redirects, frame.piped)
+        self.writers.append(command)
+        return command
 
     # -- unquoted text ------------------------------------------------------------------
 
@@ -515,9 +649,9 @@ class _Lexer:
             return self._redirection(frame, i)
         if c == "&" and following == ">":
             self._end_word(frame)
-            frame.redirect = True
-            return i + (3 if text.startswith("&>>", i) else 2)
-        self._end_command(frame)
+            frame.redirect = "&>>" if text.startswith("&>>", i) else "&>"
+            return i + len(frame.redirect)
+        self._end_command(frame, piped=c == "|" and following != "|")
         if text.startswith(";;&", i):
             return i + 3
         if c + following in ("&&", "||", "|&", ";;", ";&"):
@@ -540,12 +674,14 @@ class _Lexer:
     def _redirection(self, frame: _Commands, i: int) -> int:
         text = self.text
         word = frame.word
+        fd = ""
         if word is not None and word.end == i and word.plain and text[word.start : i].isdigit():
             frame.word = None  # ``2>``: the digits name a file descriptor
+            fd = text[word.start : i]
         else:
             self._end_word(frame)
         if text.startswith("<<<", i):
-            frame.redirect = True
+            frame.redirect = "<<<"
             return i + 3
         if text.startswith("<<-", i):
             frame.heredoc = 2
@@ -553,20 +689,26 @@ class _Lexer:
         if text.startswith("<<", i):
             frame.heredoc = 1
             return i + 2
-        frame.redirect = True
-        return i + (2 if text[i : i + 2] in ("<&", "<>", ">>", ">&", ">|") else 1)
+        two = text[i : i + 2]
+        operator = two if two in ("<&", "<>", ">>", ">&", ">|") else text[i]
+        frame.redirect = fd + operator
+        return i + len(operator)
 
     def _skip_heredocs(self, i: int) -> int:
         """Here-document bodies are data, not commands: skip to after each delimiter line."""
         text = self.text
-        for delimiter, strip_tabs in self.heredocs:
+        for delimiter, doc in self.heredocs:
+            doc.start = doc.end = i
             while i < len(text):
                 end = text.find("\n", i)
                 line = text[i:] if end < 0 else text[i:end]
+                doc.end = i
                 i = len(text) if end < 0 else end + 1
                 line = line.removesuffix("\r")
-                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                if (line.lstrip("\t") if doc.strip_tabs else line) == delimiter:
                     break
+            else:
+                doc.end = i  # unterminated: the body runs to the end of the text
         self.heredocs.clear()
         return i
 
@@ -915,3 +1057,184 @@ def _decode_ansi_c(body: str) -> str:
         return chr(code) if code <= 0x10FFFF else match.group()
 
     return _ANSI_C_ESCAPE.sub(one, body)
+
+
+# --------------------------------------------------------------------------------------
+# Files written: cat, tee, printf, echo
+
+_WRITERS = frozenset({"cat", "tee", "printf", "echo"})
+_STDOUT = frozenset({">", "1>", ">|", "1>|", ">>", "1>>", "&>", "&>>"})
+_EXPANSION = re.compile(r"\$(?:\{|\(|[A-Za-z_0-9@*#?!$-])")
+_PRINTF_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+_TEE_FLAGS = frozenset({"-a", "--append", "-i", "--ignore-interrupts", "-p"})
+
+
+class _Text:
+    """Text a command writes, and the source offsets each character comes from."""
+
+    __slots__ = ("chars", "ends", "expanded", "starts", "substituted")
+
+    def __init__(self) -> None:
+        self.chars: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.expanded = False
+        self.substituted = False
+
+    def add(self, char: str, start: int, end: int) -> None:
+        self.chars.append(char)
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def extend(self, other: _Text) -> None:
+        self.chars += other.chars
+        self.starts += other.starts
+        self.ends += other.ends
+        self.expanded = self.expanded or other.expanded
+        self.substituted = self.substituted or other.substituted
+
+
+def _writes(text: str, command: _Command) -> list[tuple[_Word, bool, _Text | None]]:
+    """(target, appends, what is written) for each file ``command`` writes."""
+    tool, args = command.tool, command.words[1:]
+    if tool == "tee":
+        files = [w for w in args if w.value not in _TEE_FLAGS and w.value != "-"]
+        if any(w.value.startswith("-") for w in files):
+            return []  # an option this reading does not know: the files are not certain
+        append = any(w.value in ("-a", "--append") for w in args)
+        written = _stdin(text, command)
+        return [(w, append, written) for w in files]
+    out = [r for r in command.redirects if r.operator in _STDOUT]
+    if not out:
+        return []
+    target = out[-1]  # the shell opens each in turn; the last one gets the output
+    return [(target.word, target.operator.endswith(">>"), _output(text, command))]
+
+
+def _output(text: str, command: _Command) -> _Text | None:
+    """What ``command`` prints, when the script spells it out."""
+    tool, args = command.tool, command.words[1:]
+    if tool in ("cat", "tee"):
+        if tool == "cat" and any(w.value != "-" for w in args):
+            return None  # copies files
+        return _stdin(text, command)
+    if tool == "echo":
+        return _echo(text, args)
+    return _printf(text, args)
+
+
+def _stdin(text: str, command: _Command) -> _Text | None:
+    for redirect in reversed(command.redirects):
+        if redirect.heredoc is not None:
+            return _heredoc_text(text, redirect.heredoc)
+        if redirect.operator == "<<<":
+            out = _word_text(text, redirect.word)
+            out.add("\n", redirect.word.end, redirect.word.end)
+            return out
+        if redirect.operator in ("<", "0<", "<>"):
+            return None
+    source = command.piped
+    if source is None or any(r.operator in _STDOUT for r in source.redirects):
+        return None
+    return _output(text, source)
+
+
+def _heredoc_text(text: str, doc: _Heredoc) -> _Text:
+    out = _Text()
+    i = doc.start
+    while i < doc.end:
+        newline = text.find("\n", i, doc.end)
+        stop = doc.end if newline < 0 else newline + 1
+        if doc.strip_tabs:
+            while i < stop and text[i] == "\t":
+                i += 1
+        while i < stop:
+            c = text[i]
+            if not doc.quoted:
+                if c == "\\" and i + 1 < stop and text[i + 1] in "$`\\\n":
+                    if text[i + 1] != "\n":  # a line continuation is removed
+                        out.add(text[i + 1], i, i + 2)
+                    i += 2
+                    continue
+                if c == "`" or text.startswith("$(", i):
+                    out.substituted = True
+                elif c == "$" and _EXPANSION.match(text, i):
+                    out.expanded = True
+            out.add(c, i, i + 1)
+            i += 1
+    return out
+
+
+def _word_text(text: str, word: _Word) -> _Text:
+    out = _Text()
+    for source, length, piece in word.pieces:
+        if piece is None:
+            for k in range(source, source + length):
+                out.add(text[k], k, k + 1)
+        else:
+            for char in piece:
+                out.add(char, source, source + 1)
+    if word.last_expansion >= 0:
+        written = text[word.start : word.end]
+        if "$(" in written or "`" in written:
+            out.substituted = True
+        else:
+            out.expanded = True
+    return out
+
+
+def _echo(text: str, args: list[_Word]) -> _Text | None:
+    newline = True
+    while args and re.fullmatch(r"-[neE]+", args[0].value):
+        newline = newline and "n" not in args[0].value
+        args = args[1:]
+    out = _Text()
+    for k, word in enumerate(args):
+        if k:
+            out.add(" ", args[k - 1].end, args[k - 1].end)
+        out.extend(_word_text(text, word))
+    if "\\" in out.chars:
+        return None  # bash prints backslashes as they are, dash reads escapes
+    if newline:
+        end = args[-1].end if args else 0
+        out.add("\n", end, end)
+    return out
+
+
+def _printf(text: str, args: list[_Word]) -> _Text | None:
+    if args and args[0].value == "--":
+        args = args[1:]
+    if not args or args[0].value.startswith("-"):
+        return None  # ``printf -v NAME``: into a variable
+    fmt = _word_text(text, args[0])
+    parts: list[_Text | None] = []  # None: where ``%s`` is
+    part = _Text()
+    chars, i = fmt.chars, 0
+    while i < len(chars):
+        c = chars[i]
+        following = chars[i + 1] if i + 1 < len(chars) else ""
+        if c == "\\" and following in _PRINTF_ESCAPES:
+            part.add(_PRINTF_ESCAPES[following], fmt.starts[i], fmt.ends[i + 1])
+            i += 2
+        elif c == "%" and following == "%":
+            part.add("%", fmt.starts[i], fmt.ends[i + 1])
+            i += 2
+        elif c == "%" and following == "s":
+            parts += [part, None]
+            part = _Text()
+            i += 2
+        elif c in "\\%":
+            return None  # another escape or conversion: not spelled out here
+        else:
+            part.add(c, fmt.starts[i], fmt.ends[i])
+            i += 1
+    parts.append(part)
+    values = [_word_text(text, w) for w in args[1:]]
+    if parts.count(None) > 1 or (values and None not in parts):
+        return None
+    out = _Text()
+    out.expanded, out.substituted = fmt.expanded, fmt.substituted
+    for value in values or [_Text()]:  # the format is used again for each argument
+        for piece in parts:
+            out.extend(value if piece is None else piece)
+    return out
