@@ -158,6 +158,21 @@ def test_the_action_installs_shimpolicy_from_its_own_checkout(installed: Runner)
         cwd=installed.work,
     ).stdout
     assert str(installed.temp) in site  # installed into the runner's venv, not editable
+    # What the package ships: the output schemas, with the version its JSON carries.
+    shipped = subprocess.run(
+        [
+            str(shimpolicy.parent / "python"),
+            "-c",
+            "from shimpolicy.report.json import schema; "
+            "print(schema('lint')['properties']['version'], schema('check')['title'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=installed.work,
+    ).stdout
+    assert shipped.startswith("{'const': 1,")
+    assert "shimpolicy check --format json, version 1" in shipped
 
 
 def test_no_file_to_check_passes_and_says_so(installed: Runner) -> None:
