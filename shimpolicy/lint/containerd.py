@@ -203,6 +203,7 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
     imports = doc.get("imports")
     return ContainerdConfig(
         path=source.path,
+        node_path=source.node_path,
         at=at or location(source, source.whole()),
         version=_version(doc),
         handlers=tuple(handlers),
@@ -554,9 +555,10 @@ def _check_drop_in_versions(
         return
     root = 0 if config.version_less else config.version
     for entry, at in imports(doc, source):
-        target, pattern = import_target(source.path, entry)
+        target, pattern = import_target(source.own_path, entry)
         for other in ctx.facts.containerd:
-            matched = fnmatchcase(other.path, target) if pattern else other.path == target
+            where = other.own_path
+            matched = fnmatchcase(where, target) if pattern else where == target
             drop_in = 0 if other.version_less else other.version
             if not matched or other.path == source.path or drop_in <= root:
                 continue
