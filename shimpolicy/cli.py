@@ -344,8 +344,12 @@ def _fix_stdin(
 
     result = lint_bytes(data, name, policy, options)
     if any(f.rule in ("SP001", "SP006") for f in result.findings):
-        if args.fix:
-            out.write(data.decode("utf-8", "replace"))  # unreadable: given back as it came
+        if args.fix:  # unreadable: given back byte for byte
+            if hasattr(out, "buffer"):
+                out.flush()
+                out.buffer.write(data)
+            else:
+                out.write(data.decode("utf-8", "surrogateescape"))
         return _report(args, result, sys.stderr, {})
     text = data.decode("utf-8")
     try:
@@ -379,12 +383,12 @@ def _fix_stdin(
 def _unified_diff(path: str, before: str, after: str) -> str:
     import difflib
 
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        path,
-        path,
-    )
+    def keep_ends(text: str) -> list[str]:  # lines end at "\n" only, as the readers count
+        parts = text.split("\n")
+        return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+    shown = display(path)  # a line break in a path can never start a line
+    lines = difflib.unified_diff(keep_ends(before), keep_ends(after), shown, shown)
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )

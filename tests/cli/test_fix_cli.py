@@ -254,3 +254,18 @@ def test_a_file_met_twice_through_a_link_is_fixed_once(
     assert (tmp_path / "conf" / "daemon.json").read_text() == fixed
     assert (tmp_path / "conf" / "other.daemon.json").is_symlink()
     assert code == 0
+
+
+def test_diff_counts_lines_as_the_readers_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line separator inside a key does not split its line in the diff."""
+    monkeypatch.chdir(tmp_path)
+    text = KATA.replace('"kata": {', '"kata\u2028x": {')
+    (tmp_path / "daemon.json").write_text(text)
+    code, out = run("lint", "--diff", "daemon.json")
+    assert [line for line in out.split("\n") if line.startswith(("+", "-"))][2:] == [
+        '-    "kata\u2028x": {"runtimeType": "io.kata.kata-qemu.v2"}',
+        '+    "kata\u2028x": {"runtimeType": "io.containerd.kata-qemu.v2"}',
+    ]
+    assert code == 1
