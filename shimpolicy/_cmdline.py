@@ -365,8 +365,8 @@ def positive(text: str) -> int:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``only``, just that command's (building all of them is
-    a noticeable part of a one-file run's start-up)."""
+    """The argument parser; with ``only``, just that command's (a one-file lint builds
+    only lint's: its cold start is ``bench/run.py``'s first row)."""
     import argparse
 
     class Formatter(argparse.HelpFormatter):

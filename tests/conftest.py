@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shimpolicy.lint.engine import lint_paths, lint_text
 from shimpolicy.policy import Policy
+from shimpolicy.syntax import Mapping, Node, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -72,3 +74,13 @@ def text_findings(
     """(line, column, rule, severity) of every finding for ``text`` read as ``filename``."""
     result = lint_text(text, filename, pol or Policy.default())
     return [(f.line, f.column, f.rule, f.severity) for f in result.findings]
+
+
+def to_python(node: Node) -> Any:
+    """The plain value a syntax tree stands for, duplicate keys resolved last-wins (as Go's
+    encoding/json and YAML loaders do)."""
+    if isinstance(node, Mapping):
+        return {key.value: to_python(value) for key, value in node.items}
+    if isinstance(node, Sequence):
+        return [to_python(item) for item in node.items]
+    return node.value

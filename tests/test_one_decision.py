@@ -222,3 +222,27 @@ def test_check_and_explain_name_the_handlers_of_a_containerd_config(tmp_path: Pa
     _, out = run("explain", "--containerd-config", str(config), "io.containerd.kata.v2")
     lines = dict(line.split("  ", 1) for line in out.splitlines())
     assert lines["CRI handlers"].strip() == "kata (runtime_type, C5)"
+
+
+def test_a_windows_daemon_up_to_28_ignores_per_container_names_at_every_door() -> None:
+    # SPEC §6: HostConfig.Runtime is never consulted; every container runs runhcs.
+    policy = Policy.from_dict({"version": 1, "platform": "windows", "docker": "28"})
+    d = policy.decide_for_docker("io.containerd.kata.v2")
+    assert (d.action, d.rule, d.docker_runtime, d.docker_permitted) == (
+        "warn",
+        "SP218",
+        "ignored",
+        False,
+    )
+    assert _serve_action("io.containerd.kata.v2", policy) == "warn"
+    assert _lint_action("io.containerd.kata.v2", policy) == "warn"
+    code, out = run("check", "--platform", "windows", "--docker", "28", "--format", "json", "x.y")
+    (result,) = json.loads(out)["results"]
+    assert (code, result["decision"], result["rule"], result["docker_runtime"]) == (
+        0,
+        "warn",
+        "SP218",
+        "ignored",
+    )
+    # As its default-runtime, the name is read (and refused when unknown): not ignored.
+    assert docker_takes("x.y", "28", "windows", per_container=False) == "refused"

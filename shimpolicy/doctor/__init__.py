@@ -254,7 +254,8 @@ class _Node:
             default
             and settings.default_at is not None
             and placeholder(default) is None
-            and docker_takes(default, self.docker, "linux", configured) == "shim"
+            and docker_takes(default, self.docker, "linux", configured, per_container=False)
+            == "shim"
         ):
             # D3.2: an unconfigured default goes to containerd as a shim name.
             resolution = resolve_shim(self.fs, self.process, default, self.containerd)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Literal
 
     # How dockerd takes a runtime name chosen per container (``docker_takes``).
-    Takes = Literal["default", "stock", "configured", "shim", "refused"]
+    Takes = Literal["default", "stock", "configured", "shim", "refused", "ignored"]
 
 # D2: runtimes every Docker 23+ daemon on Linux has without configuration.
 STOCK_LINUX = frozenset({"runc", "io.containerd.runc.v2"})
@@ -31,7 +31,11 @@ UNKNOWN_WINDOWS_RUNTIME = "unknown windows runtime {}"
 
 def windows_ignores_names(docker: str = DEFAULT_DOCKER, platform: str = "linux") -> bool:
     """Whether a per-container runtime name is ignored: Windows daemons up to Docker 28."""
-    return platform_name(platform) == "windows" and docker_major(docker) <= 28
+    return _ignores(docker_major(docker), platform_name(platform) == "windows")
+
+
+def _ignores(major: int, windows: bool) -> bool:
+    return windows and major <= 28
 
 
 UNKNOWN_RUNTIME_LEGACY = "Unknown runtime specified {}"  # before Docker 23
@@ -71,27 +75,37 @@ def docker_takes(
     docker: str = DEFAULT_DOCKER,
     platform: str = "linux",
     configured: Collection[str] = frozenset(),
+    *,
+    per_container: bool = True,
 ) -> Takes:
     """How dockerd takes ``name`` chosen per container (``docker run --runtime``, Compose,
-    ``HostConfig.Runtime``), ``configured`` being its daemon.json's ``runtimes`` names:
+    ``HostConfig.Runtime``), or with ``per_container=False`` as its ``default-runtime``;
+    ``configured`` being its daemon.json's ``runtimes`` names:
 
     - "default": the empty name selects the daemon's default runtime;
     - "stock": a runtime the daemon has without configuration (D2);
     - "configured": a ``runtimes`` entry, which always wins over the shim reading (D2);
     - "shim": passed to containerd verbatim (D1);
-    - "refused": ``unknown or invalid runtime name`` (D1).
+    - "refused": ``unknown or invalid runtime name`` (D1);
+    - "ignored": a Windows daemon up to Docker 28 never reads a per-container name and
+      runs every container with its own runtime (SPEC §6).
 
     Every door that decides for Docker (check, explain, lint, serve) asks this.
     """
     if not isinstance(name, str):
         raise not_a_name(name)
-    return _takes(name, docker_major(docker), platform_name(platform) == "windows", configured)
+    windows = platform_name(platform) == "windows"
+    return _takes(name, docker_major(docker), windows, configured, per_container)
 
 
-def _takes(name: str, major: int, windows: bool, configured: Collection[str]) -> Takes:
+def _takes(
+    name: str, major: int, windows: bool, configured: Collection[str], per_container: bool = True
+) -> Takes:
     """``docker_takes`` for a Docker major version and platform already read."""
     if name == "":
         return "default"
+    if per_container and _ignores(major, windows):  # SPEC §6: never consulted
+        return "ignored"
     if name in _stock(major, windows):
         return "stock"
     if name in configured:

@@ -13,14 +13,12 @@ containerd version; ``notes`` record facts a policy can match on.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
 from . import _gofilepath
-from ._tokenizer import Tokenizer
 from .catalog import Shim, shim_for_base, shim_for_binary
 from .versions import DEFAULT_CONTAINERD, containerd_series, platform_name
 
@@ -105,19 +103,6 @@ class RuntimeName(NamedTuple):
         return self.kind not in ("invalid", "empty")
 
 
-# tuple.__new__ with the fields in order builds a record without the Python-level __new__
-# NamedTuple generates: half the time, and parse makes one for every new name.
-_record = tuple.__new__
-
-
-@cache
-def _rules(windows: bool, go120: bool) -> dict[str, re.Pattern[str]]:
-    if not windows:  # volume names are Windows only
-        return {"DIRECTORY": re.compile(r".*/", re.DOTALL)}
-    volume = _gofilepath.volume_pattern(go120)
-    return {"VOLUME": volume, "DIRECTORY": re.compile(r".*[\\/]", re.DOTALL)}
-
-
 def not_a_name(value: object) -> TypeError:
     """The error for a runtime name of the wrong type (``None``, bytes …): said plainly,
     rather than whatever a string method would raise deep inside."""
@@ -173,7 +158,7 @@ def _parse_name(name: str, series: ContainerdSeries, platform: Platform) -> Runt
     if not _is_plain(name):
         return _parse_full(name, series, platform)
     # Most names are plain, and most of those are shaped like shim names: both have
-    # shorter ways to the same result (tests/test_properties_grammar.py checks them
+    # shorter ways to the same result (tests/grammar/test_properties.py checks them
     # against the full grammar).
     pieces = tuple(name.split("."))
     if len(pieces) < 2 or pieces[0] == "" or name == LEGACY_V1:
@@ -203,9 +188,8 @@ def _is_plain(name: str) -> bool:
 def _parse_full(name: str, series: ContainerdSeries, platform: Platform) -> RuntimeName:
     """runtime-name = [volume] [directory] base"""
     windows = platform == "windows"
-    tokens = Tokenizer(name, _rules(windows, series in ("1.7", "2")))
-    volume = _parse_volume(tokens) if windows else ""
-    directory = _parse_directory(tokens)
+    volume = _parse_volume(name, series in ("1.7", "2")) if windows else ""
+    directory = _parse_directory(name[len(volume) :], windows)
     pieces = _parse_base(name)
     return _resolve(name, pieces, series, platform, has_dir=bool(volume or directory))
 
@@ -225,9 +209,17 @@ def _resolve(
     dir_part = _gofilepath.dir_name(name, windows, go120) if has_dir else None
     info = shim_for_binary(binary) if binary else None
     notes = _notes(name, pieces, binary, kind, info)
-    return _record(
-        RuntimeName,
-        (name, kind, binary, error, _LABELS[series], platform, pieces, dir_part, notes, info),
+    return RuntimeName(
+        name=name,
+        kind=kind,
+        binary=binary,
+        error=error,
+        containerd=_LABELS[series],
+        platform=platform,
+        pieces=pieces,
+        directory=dir_part,
+        notes=notes,
+        shim_info=info,
     )
 
 
@@ -252,33 +244,29 @@ def _plain_shim(
         notes.append(Note.REMOVED_IN_2)
     if info is not None and not info.documents(name):
         notes.append(Note.ALIAS)
-    return _record(
-        RuntimeName,
-        (
-            name,
-            "shim",
-            bare + ".exe" if platform == "windows" else bare,  # C1
-            None,
-            _LABELS[series],
-            platform,
-            pieces,
-            None,
-            frozenset(notes) if notes else _NO_NOTES,
-            info,
-        ),
+    return RuntimeName(
+        name=name,
+        kind="shim",
+        binary=bare + ".exe" if platform == "windows" else bare,  # C1
+        error=None,
+        containerd=_LABELS[series],
+        platform=platform,
+        pieces=pieces,
+        notes=frozenset(notes) if notes else _NO_NOTES,
+        shim_info=info,
     )
 
 
-def _parse_volume(tokens: Tokenizer) -> str:
+def _parse_volume(name: str, go120: bool) -> str:
     """volume = drive | unc | device   (Windows; Go's VolumeName)"""
-    token = tokens.read("VOLUME")
-    return token.text if token else ""
+    m = _gofilepath.volume_pattern(go120).match(name)
+    return m.group() if m else ""
 
 
-def _parse_directory(tokens: Tokenizer) -> str:
-    """directory = { any } separator"""
-    token = tokens.read("DIRECTORY")
-    return token.text if token else ""
+def _parse_directory(rest: str, windows: bool) -> str:
+    """directory = { any } separator   (after the volume; '\\' too on Windows)"""
+    end = max(rest.rfind("/"), rest.rfind("\\")) if windows else rest.rfind("/")
+    return rest[: end + 1]
 
 
 def _parse_base(name: str) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ from .cri_view import (
 from .facts import ContainerdConfig, Facts, classes_in_scope, configs_in_scope, placeholder
 from .filetype import FileType
 from .finding import Location
-from .fixes import remove_ignored
+from .fixes import remove_entry, remove_ignored
 from .kubernetes import handler_name_for, label_errors
 from .links import toml_key
 from .runc_binary import check_runc_binary
@@ -203,6 +203,7 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
     imports = doc.get("imports")
     return ContainerdConfig(
         path=source.path,
+        node_path=source.node_path,
         at=at or location(source, source.whole()),
         version=_version(doc),
         handlers=tuple(handlers),
@@ -554,9 +555,10 @@ def _check_drop_in_versions(
         return
     root = 0 if config.version_less else config.version
     for entry, at in imports(doc, source):
-        target, pattern = import_target(source.path, entry)
+        target, pattern = import_target(source.own_path, entry)
         for other in ctx.facts.containerd:
-            matched = fnmatchcase(other.path, target) if pattern else other.path == target
+            where = other.own_path
+            matched = fnmatchcase(where, target) if pattern else where == target
             drop_in = 0 if other.version_less else other.version
             if not matched or other.path == source.path or drop_in <= root:
                 continue
@@ -956,6 +958,10 @@ def _check_plugin_options(
             f"`{name} = true` but the default handler is not {LEGACY_V1}: the CRI plugin of "
             f"containerd {c} fails to load and no pod can start (`` `{name}` only works for "
             f"runtime {LEGACY_V1} ``); {instead}",
+            # Removed, the plugin loads: what runs changes, so only when asked.
+            fix=remove_entry(
+                source, table.key(name), node, "unsafe", f"remove `{name}` (the CRI plugin loads)"
+            ),
         )
 
 
@@ -1112,6 +1118,9 @@ def _check_removed_keys(
                 f"{ctx.containerd} fails to load the CRI plugin with "
                 f"`` `{key}` only works for runtime {LEGACY_V1} ``; remove it (use the "
                 "handler's `options`)",
+                fix=remove_entry(
+                    source, written, node, "unsafe", f"remove `{key}` (the CRI plugin loads)"
+                ),
             )
 
 

@@ -327,7 +327,9 @@ class _Checker:
             return
         value = values[-1]  # null leaves a string as it was
         name = str(value.value)
-        takes = docker_takes(name, self.ctx.docker, self.ctx.platform, self.runtimes)
+        takes = docker_takes(
+            name, self.ctx.docker, self.ctx.platform, self.runtimes, per_container=False
+        )
         if takes == "configured" and self.major < 23:
             self.default_without_path(name, value)
         if takes in ("default", "configured"):

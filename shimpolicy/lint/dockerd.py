@@ -188,7 +188,7 @@ def _check_default(
     """D3.2, as for daemon.json's ``default-runtime``."""
     name = flag.value
     configured = {r.name for r in added_runtimes(flags)} | set(ctx.facts.docker_runtimes)
-    takes = docker_takes(name, ctx.docker, ctx.platform, configured)
+    takes = docker_takes(name, ctx.docker, ctx.platform, configured, per_container=False)
     if takes in ("default", "stock", "configured"):
         return
     if ctx.platform == "windows" and takes == "refused":

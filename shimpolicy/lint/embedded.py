@@ -34,7 +34,7 @@ from .finding import Location
 from .workflow import Point, ScriptText
 
 # The types a carrier may hold.
-EMBEDDED_TYPES = frozenset({"daemon.json", "compose", "containerd", "kubernetes"})
+EMBEDDED_TYPES = frozenset({"daemon.json", "compose", "containerd", "kubernetes", "systemd"})
 
 
 class Embedded(NamedTuple):
@@ -83,6 +83,15 @@ def through(outer: ScriptText | None, point: Point) -> Point:
     return point if outer is None else outer.point(*point)
 
 
+# What a file name with a type ends with (lint/filetype.py), as a quick test for text
+# that names none: most scripts are then read no further.
+_TYPED_ENDINGS = (".json", ".toml", ".yaml", ".yml", ".service", ".conf")
+
+
+def may_write_config(script: str) -> bool:
+    return any(ending in script for ending in _TYPED_ENDINGS)
+
+
 def shell_files(script: str, outer: ScriptText | None = None) -> list[Embedded]:
     """The configuration files a shell script writes (``outer``: where the script is
     written, when it is a value in another file).
@@ -91,8 +100,8 @@ def shell_files(script: str, outer: ScriptText | None = None) -> list[Embedded]:
     follow are part of it, so ``cat > f <<EOF`` then ``cat >> f <<EOF`` is checked as one
     file.  Appends with no such start are noted, as are writes whose text the script does
     not spell out."""
-    if ".json" not in script and ".toml" not in script and ".y" not in script:
-        return []  # no file name that could have a type: most scripts
+    if not may_write_config(script):
+        return []
     files: list[list[FileWrite]] = []
     current: dict[str, list[FileWrite]] = {}
     for write in find_file_writes(script):

@@ -388,7 +388,9 @@ def _embedded(found: Sequence[Embedded], carrier: SourceFile) -> tuple[_Inner, .
     out = []
     for e in found:
         line = e.where.starts[0][0] if e.where.starts else e.at.line
-        source = SourceFile.of(f"{carrier.path}:{line}", e.text, e.type)
+        source = SourceFile.of(f"{carrier.path}:{line}", e.text, e.type)._replace(
+            node_path=e.target
+        )
         kind = types[e.type]
         note = e.note
         item = _Loaded(source, kind) if note else _parse(source, kind, carrier=False)
@@ -469,18 +471,7 @@ def _policy_filters(findings: list[Finding], policy: Policy) -> list[Finding]:
         if severity == "off":
             continue
         if severity is not None and severity != f.severity:
-            f = Finding(
-                f.path,
-                f.line,
-                f.column,
-                f.end_line,
-                f.end_column,
-                f.rule,
-                severity,
-                f.message,
-                f.related,
-                f.fix,
-            )
+            f = f._replace(severity=severity)
         out.append(f)
     return out
 

@@ -57,6 +57,12 @@ class ContainerdConfig(NamedTuple):
     disabled_plugins: tuple[str, ...] = ()
     version_less: bool = False  # no ``version`` key
     cri: bool = False  # the file has a CRI plugin section (1.x: an import replaces it whole)
+    node_path: str = ""  # where a file another one writes stands (SourceFile.node_path)
+
+    @property
+    def own_path(self) -> str:
+        """The path containerd knows the file by, for ``imports``."""
+        return self.node_path or self.path
 
     def cri_off(self, containerd: str) -> bool:
         """Whether ``disabled_plugins`` switches off the plugin that reads the CRI runtimes:

@@ -126,8 +126,17 @@ def alias_fix(source: SourceFile, span: Span, name: str, documented: str) -> Fix
 def remove_ignored(source: SourceFile, key: Scalar, value: Node, what: str) -> Fix | None:
     """A safe fix for a ``key = value`` the daemon ignores: its lines removed, when the
     entry has them to itself."""
+    return remove_entry(source, key, value, "safe", f"remove {what}, which is ignored")
+
+
+def remove_entry(
+    source: SourceFile, key: Scalar | None, value: Node, kind: str, message: str
+) -> Fix | None:
+    """A fix that removes the lines of ``key = value``, when the entry has them to itself."""
+    if key is None:
+        return None
     edit = delete_lines(source, Span(key.line, key.column, value.end_line, value.end_column))
-    return None if edit is None else Fix("safe", f"remove {what}, which is ignored", (edit,))
+    return None if edit is None else Fix(kind, message, (edit,))
 
 
 def remove_member(source: SourceFile, key: Scalar, value: Node, what: str) -> Fix | None:

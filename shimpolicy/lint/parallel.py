@@ -115,7 +115,7 @@ def _worker(
 ) -> NoReturn:
     """A forked worker's whole life.  It never returns into the parent's code: it ends the
     process, at once (freeing every parsed tree object by object would take as long as a
-    tenth of the run, while the parent waits to reap it)."""
+    tenth of the run, while the parent waits to reap it: ``bench/run.py``, -j rows)."""
     import pickle
 
     status = 1

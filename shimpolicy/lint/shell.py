@@ -96,9 +96,10 @@ def _check_nerdctl(ctx: LintContext, source: SourceFile, span: Span, value: str,
 
 def embedded(doc: str, source: SourceFile) -> list[Embedded]:
     """Configuration files the script writes (``cat > … <<EOF``, ``tee``, ``printf``)."""
-    if ".json" not in doc and ".toml" not in doc and ".y" not in doc:
-        return []  # no file name that could have a type: most scripts, read at no cost
-    from .embedded import shell_files  # lint/workflow.py, which it uses, uses this module
+    from .embedded import may_write_config, shell_files  # (lint/workflow.py uses this module)
+
+    if not may_write_config(doc):
+        return []
 
     return shell_files(doc)
 

@@ -17,6 +17,14 @@ class SourceFile(NamedTuple):
     text: str  # decoded, without a leading BOM
     type: str
     bom: bool = False  # whether the file started with one (some readers refuse it)
+    # Where a file another one writes stands on the node (lint/embedded.py): what its
+    # checks take for its own path.  Empty for a file read as itself.
+    node_path: str = ""
+
+    @property
+    def own_path(self) -> str:
+        """The file's path as its daemon sees it: where it is written, else where it is."""
+        return self.node_path or self.path
 
     @staticmethod
     def of(path: str, text: str, type_: str) -> SourceFile:

@@ -67,7 +67,8 @@ def check(unit: Unit, source: SourceFile, ctx: LintContext) -> None:
     oneshot = any(
         e.section == "Service" and e.key == "Type" and e.value == "oneshot" for e in unit.entries
     )
-    commands = 1 if is_unit_drop_in(source.path) else 0  # the unit's own, under a drop-in
+    drop_in = is_unit_drop_in(source.own_path)
+    commands = 1 if drop_in else 0  # the unit's own, under a drop-in
     for entry in unit.exec_starts():
         if not entry.value:
             commands = 0
@@ -77,7 +78,7 @@ def check(unit: Unit, source: SourceFile, ctx: LintContext) -> None:
         if flags is None:
             continue
         if commands > 1 and not oneshot:
-            where = "the unit's own ExecStart=" if is_unit_drop_in(source.path) else "the one above"
+            where = "the unit's own ExecStart=" if drop_in else "the one above"
             ctx.report(
                 source,
                 entry.key_span,

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     import jsonschema
 
+    from .model import Action
+
 
 class Parts(NamedTuple):
     """Everything a Policy holds, validated."""
@@ -37,7 +39,7 @@ class Parts(NamedTuple):
     containerd: str
     docker: str
     platform: str
-    default_action: str
+    default_action: Action
     default_origin: str
     rules: tuple[Rule, ...]
     source: str
@@ -59,8 +61,8 @@ def schema() -> dict[str, Any]:
 
 
 def _package_text(name: str) -> str:
-    # A plain file beside this module (importlib.resources would cost more than the rest
-    # of a one-file lint run); the package is always installed as files.
+    # A plain file beside this module (importing importlib.resources would weigh on the
+    # cold start of a one-file lint: bench/run.py); the package is always installed as files.
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, name), encoding="utf-8") as f:
         return f.read()
@@ -172,8 +174,8 @@ def build(doc: Document, *, trusted: bool = False) -> Parts:
     rules = _rules(doc, windows, base)
     if base is not None:
         rules += base.rules
-    if "default" in data:
-        default_action, default_origin = str(data["default"]), doc.origin(("default",))
+    if "default" in data:  # one of the schema's actions
+        default_action, default_origin = data["default"], doc.origin(("default",))
     elif base is not None:
         default_action, default_origin = base.default_action, base.default_origin
     else:

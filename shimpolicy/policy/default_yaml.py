@@ -2,8 +2,9 @@
 
 ``default.yaml`` is the policy's source, the file to edit.  This copy of its data spares a
 process that only decides names the import of PyYAML, which takes longer than everything
-else its first decision needs.  tests/test_policy_default.py fails until the two agree;
-to write the data again, replace the assignment below with the output of
+else its first decision needs (``bench/bench_decide.py`` prints both import times).
+tests/policy/test_default.py fails until the two agree; to write the data again, replace
+the assignment below with the output of
 
     python -c "import pprint, yaml; print('POLICY =', pprint.pformat(yaml.safe_load(open(
         'shimpolicy/policy/default.yaml', encoding='utf-8')), sort_dicts=False))"

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from ..grammar.versions import ContainerdSeries, Platform
-    from .model import Context
+    from .model import Action, Context
 
 # Decisions are remembered per name in each context, up to this many bytes (an estimate:
 # a decision holds its name several times over, in the RuntimeName's fields); when one
@@ -90,7 +90,7 @@ class Policy:
     containerd: str
     docker: str
     platform: str
-    default_action: str
+    default_action: Action
     default_origin: str  # where the default action was written
     rules: tuple[Rule, ...]  # effective: the file's rules, then those it extends
     source: str  # the policy file's path, or "default policy"
@@ -219,10 +219,11 @@ class Policy:
         if size > PATH_MAX:
             return self._too_long(name, size, context)
         rn = _parse(name, self._series, self._platform)
-        # What Docker does with the name per container, unconfigured: a stock runtime (D2)
-        # or one D1 passes to containerd is accepted.
+        # What Docker does with the name per container, unconfigured: the default, a stock
+        # runtime (D2) or one D1 passes to containerd is accepted (a Windows daemon up to 28
+        # ignores every name: it runs none of them).
         takes = _takes(name, self._docker_major, self._platform == "windows", ())
-        permitted = takes != "refused"
+        permitted = takes not in ("refused", "ignored")
         chosen = self._first_match(rn, context, permitted)
         if chosen is None:
             action, rule_id, origin = self.default_action, "default", self.default_origin
@@ -230,10 +231,15 @@ class Policy:
         else:
             rule = chosen.rule
             action, rule_id, origin, reason = rule.action, rule.id, rule.origin, chosen.fill(rn)
-        # tuple.__new__ rather than Decision(...): half the time, and one is made for every
-        # new name.
-        decision: Decision = tuple.__new__(
-            Decision, (action, rule_id, reason, rn, context, origin, permitted, takes)
+        decision = Decision(
+            action=action,
+            rule=rule_id,
+            reason=reason,
+            name=rn,
+            context=context,
+            origin=origin,
+            docker_permitted=permitted,
+            docker_runtime=takes,
         )
         cost = ENTRY_OVERHEAD + 4 * size
         with self._cache_lock:  # only new names come here
@@ -252,8 +258,16 @@ class Policy:
             f"the name is {size} bytes long, longer than any path containerd could "
             f"execute (PATH_MAX, {PATH_MAX} bytes)"
         )
-        permitted = takes != "refused"
-        return Decision("deny", NAME_TOO_LONG, reason, rn, context, "shimpolicy", permitted, takes)
+        return Decision(
+            action="deny",
+            rule=NAME_TOO_LONG,
+            reason=reason,
+            name=rn,
+            context=context,
+            origin="shimpolicy",
+            docker_permitted=takes != "refused",
+            docker_runtime=takes,
+        )
 
     def decide_for_docker(
         self, name: str, runtimes: Mapping[str, str] | Collection[str] = ()
@@ -268,9 +282,25 @@ class Policy:
             raise not_a_name(name)
         windows = self._platform == "windows"
         takes = _takes(name, self._docker_major, windows, runtimes)
-        if takes not in ("default", "stock", "configured"):
+        if takes not in ("default", "stock", "configured", "ignored"):
             return self.decide(name, "request")
         shown, docker = display(name), f"Docker {self.docker} on {self.platform}"
+        rn = _parse(name, self._series, self._platform)
+        if takes == "ignored":
+            reason = (
+                f"a Windows daemon of Docker {self.docker} never reads a per-container runtime "
+                "name and runs every container with its own runtime (runhcs)"
+            )
+            return Decision(
+                action="warn",
+                rule="SP218",
+                reason=reason,
+                name=rn,
+                context="request",
+                origin=docker,
+                docker_permitted=False,
+                docker_runtime=takes,
+            )
         if takes == "default":
             origin = docker
             reason = "the empty runtime selects the daemon's default runtime (default-runtime)"
@@ -287,8 +317,16 @@ class Policy:
                 f"'{shown}' is configured in daemon.json's \"runtimes\" (D2): the administrator "
                 "set it up, and dockerd takes it as written"
             )
-        rn = _parse(name, self._series, self._platform)
-        return Decision("allow", f"docker-{takes}", reason, rn, "request", origin, True, takes)
+        return Decision(
+            action="allow",
+            rule=f"docker-{takes}",
+            reason=reason,
+            name=rn,
+            context="request",
+            origin=origin,
+            docker_permitted=True,
+            docker_runtime=takes,
+        )
 
     def _first_match(self, rn: RuntimeName, context: str, permitted: bool) -> _Candidate | None:
         """The first rule alternative that matches (any of a rule's alternatives may)."""

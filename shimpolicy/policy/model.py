@@ -165,7 +165,7 @@ class Rule(NamedTuple):
     """One policy rule.  ``reason`` is the template; a decision carries it filled in."""
 
     id: str
-    action: str
+    action: Action
     reason: str
     match: Match
     origin: str  # "path:line" where the rule was written, or "default policy"

@@ -156,6 +156,8 @@ def _docker(policy: Policy, name: str, runtimes: Mapping[str, str]) -> str:
         return where + f"configured in {runtimes[name]}, as the administrator set it up (D2)"
     if takes == "shim":
         return where + "passes it to containerd verbatim unless daemon.json configures it (D1)"
+    if takes == "ignored":
+        return where + "ignores it: every container runs with the daemon's own runtime (runhcs)"
     message = display(unknown_runtime_message(name, policy.docker))
     return where + f"refuses it unless daemon.json configures it: {message} (D1)"
 

@@ -92,9 +92,6 @@ _Mark: TypeAlias = "yaml.Mark | yaml._yaml.Mark | None"
 _Anchored: TypeAlias = tuple[Node, int, int]
 # Where a node is said to be should an event come without marks (neither loader does that).
 _NO_MARK = yaml.Mark("", 0, 0, 0, None, 0)
-# Nodes are made with tuple.__new__, which skips the Python-level __new__ a NamedTuple
-# has: there is one call per key and value of every file read.
-_new = tuple.__new__
 
 
 class _Open(NamedTuple):
@@ -186,7 +183,7 @@ def _documents(
             value: ScalarValue = text  # a string, or text kept with a tag SafeLoader lacks
             if tag is not _STR and tag in _CONSTRUCTORS:
                 value = _construct(text, tag, line, column)
-            node = _new(Scalar, (value, line, column, end.line + 1, end.column + 1, tag))
+            node = Scalar(value, line, column, end.line + 1, end.column + 1, tag)
             counted += 1
             if event.anchor is not None:
                 anchors[event.anchor] = (node, 1, 0)
@@ -194,7 +191,7 @@ def _documents(
             depth = len(stack)
             if depth >= max_depth:
                 raise _problem(f"nesting deeper than {max_depth} levels", event.start_mark)
-            opened = _new(_Open, (len(nodes), event.start_mark, event.anchor, counted, deepest))
+            opened = _Open(len(nodes), event.start_mark, event.anchor, counted, deepest)
             if event.anchor is not None:
                 anchors[event.anchor] = opened
                 deepest = depth + 1
@@ -212,9 +209,9 @@ def _documents(
                 start = end = _NO_MARK
             line, column = start.line + 1, start.column + 1
             if isinstance(event, MappingEndEvent):
-                node = _new(Mapping, (_items(children), line, column, end.line + 1, end.column + 1))
+                node = Mapping(_items(children), line, column, end.line + 1, end.column + 1)
             else:
-                node = _new(Sequence, (tuple(children), line, column, end.line + 1, end.column + 1))
+                node = Sequence(tuple(children), line, column, end.line + 1, end.column + 1)
             if opened.anchor is not None:
                 if anchors.get(opened.anchor) is opened:
                     size = counted - opened.counted

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shimpolicy.lint.engine import lint_paths, lint_text
+from shimpolicy.lint.engine import LintOptions, lint_paths, lint_text
 from shimpolicy.lint.finding import Location
 from shimpolicy.lint.graph import build_graph
+from shimpolicy.lint.parallel import PARALLEL_MIN_FILES
 from shimpolicy.policy import Policy
 from shimpolicy.report.sarif import write as sarif_report
 from shimpolicy.syntax.shell import FileWrite, find_file_writes
@@ -488,3 +489,56 @@ def test_an_embedded_finding_carries_no_fix() -> None:
     script = f"cat > /srv/app/compose.yaml <<'EOF'\n{compose}EOF\n"
     (found,) = lint_text(script, "deploy.sh", Policy.default()).findings
     assert (found.line, found.column, found.rule, found.fix) == (5, 14, "SP110", None)
+
+
+def test_a_parallel_run_sees_embedded_files_as_a_serial_run_does(tmp_path: Path) -> None:
+    (tmp_path / "node").mkdir()
+    (tmp_path / "node" / "installer.yaml").write_text(INSTALLER.read_text(encoding="utf-8"))
+    (tmp_path / "classes.yaml").write_text(
+        (KUBE / "runtimeclasses.yaml").read_text(encoding="utf-8")
+    )
+    (tmp_path / "bootstrap.sh").write_text(SCRIPT.read_text(encoding="utf-8"))
+    for i in range(PARALLEL_MIN_FILES + 4):
+        (tmp_path / f"app{i:03d}").mkdir()
+        (tmp_path / f"app{i:03d}" / "compose.yaml").write_text("services:\n  s:\n    image: x\n")
+    policy = Policy.default()
+    serial = lint_paths([str(tmp_path)], policy, LintOptions(jobs=1))
+    parallel = lint_paths([str(tmp_path)], policy, LintOptions(jobs=3))
+    assert parallel == serial
+    assert serial.files_checked == PARALLEL_MIN_FILES + 4 + 3
+    links = [(f.line, f.rule) for f in serial.findings if f.path.endswith("classes.yaml")]
+    assert links == [(5, "SP703"), (11, "SP702")]
+
+
+# -- checks that read the file's own path see where it is written -------------------------
+
+
+def test_a_unit_drop_in_a_script_writes_is_read_as_a_drop_in() -> None:
+    script = (
+        "cat > /etc/systemd/system/docker.service.d/runtimes.conf <<'EOF'\n"
+        "[Service]\n"
+        "ExecStart=/usr/bin/dockerd --add-runtime crun=/usr/local/bin/crun\n"
+        "EOF\n"
+        "docker run --runtime crun alpine\n"
+    )
+    # SP217 only a drop-in gets; `docker run --runtime crun` knows the runtime the
+    # drop-in adds (no SP601).
+    found = lint_text(script, "node.sh", Policy.default()).findings
+    assert [(f.line, f.column, f.end_column, f.rule) for f in found] == [(3, 1, 10, "SP217")]
+    assert found[0].message.startswith("a second ExecStart= (besides the unit's own ExecStart=)")
+
+
+def test_containerd_imports_are_resolved_at_the_paths_written_to() -> None:
+    script = (
+        "cat > /etc/containerd/config.toml <<'EOF'\n"
+        "version = 2\n"
+        'imports = ["/etc/containerd/conf.d/*.toml"]\n'
+        "EOF\n"
+        "cat > /etc/containerd/conf.d/kata.toml <<'EOF'\n"
+        "version = 3\n"
+        "EOF\n"
+    )
+    found = lint_text(script, "node.sh", Policy.default()).findings
+    (drop_in,) = [f for f in found if f.rule == "SP419"]
+    assert (drop_in.line, drop_in.column, drop_in.end_column) == (3, 12, 43)
+    assert drop_in.message.startswith("node.sh:6 has config version 3, higher than this file's 2")

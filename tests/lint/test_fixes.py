@@ -50,9 +50,13 @@ def _tree(text: str, path: str) -> object:
 
 def test_the_fixtures_have_fixable_findings_of_both_kinds() -> None:
     kinds = Counter((f.rule, f.fix.kind) for _, _, f in FIXABLE if f.fix is not None)
-    assert {("SP110", "unsafe"), ("SP208", "safe"), ("SP208", "unsafe"), ("SP406", "safe")} <= set(
-        kinds
-    )
+    assert {
+        ("SP110", "unsafe"),
+        ("SP208", "safe"),
+        ("SP208", "unsafe"),
+        ("SP404", "unsafe"),
+        ("SP406", "safe"),
+    } <= set(kinds)
 
 
 @pytest.mark.parametrize(("where", "setting", "finding"), FIXABLE, ids=[w for w, _, _ in FIXABLE])
@@ -98,7 +102,9 @@ def test_the_rules_that_declare_fixes() -> None:
     assert declared == {
         "SP110": ("safe", "unsafe"),
         "SP208": ("safe", "unsafe"),
+        "SP404": ("unsafe",),
         "SP406": ("safe",),
+        "SP414": ("unsafe",),
     }
 
 
@@ -219,3 +225,34 @@ def test_same_except_tells_an_edit_from_any_other_change() -> None:
     fewer = _tree('{"b": "y"}', "daemon.json")
     assert same_except(old, fewer, [Span(1, 2, 1, 12)])
     assert not same_except(old, fewer, [Span(1, 7, 1, 10)])
+
+
+def test_keys_that_stop_containerd_1_x_are_removed_only_as_unsafe_fixes() -> None:
+    """Removed, the CRI plugin loads where it failed to (SP404, SP414): what runs changes."""
+    text = (
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  systemd_cgroup = true\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+        '  runtime_type = "io.containerd.runc.v2"\n  runtime_engine = "/usr/local/bin/runc"\n'
+    )
+    pol = policy(containerd="1.7")
+    found = lint_text(text, "config.toml", pol).findings
+    assert [(f.rule, f.fix) for f in found] == [
+        (
+            "SP414",
+            Fix(
+                "unsafe", "remove `systemd_cgroup` (the CRI plugin loads)", (Edit(3, 1, 4, 1, ""),)
+            ),
+        ),
+        (
+            "SP404",
+            Fix(
+                "unsafe", "remove `runtime_engine` (the CRI plugin loads)", (Edit(6, 1, 7, 1, ""),)
+            ),
+        ),
+    ]
+    assert fix_text(text, "config.toml", pol, DEFAULT_OPTIONS).text == text
+    fixed = fix_text(text, "config.toml", pol, DEFAULT_OPTIONS, unsafe=True)
+    assert fixed.text == text.replace("  systemd_cgroup = true\n", "").replace(
+        '  runtime_engine = "/usr/local/bin/runc"\n', ""
+    )
+    assert lint_text(fixed.text, "config.toml", pol).findings == ()

@@ -180,24 +180,41 @@ def test_directory_with_very_many_files(tmp_path: Path) -> None:
     assert [(f.rule, f.line) for f in result.findings] == [("SP104", 4)]
 
 
+# Known gaps: pass when they are reported, so that the mark is then removed.
+UNREPORTED = pytest.mark.xfail(strict=True, reason="Compose refuses it; not reported yet")
+
+
 @pytest.mark.parametrize(
-    ("filename", "text"),
+    ("filename", "text", "expected"),
     [
-        ("daemon.json", '{"runtimes": []}'),
-        ("daemon.json", '{"runtimes": {"a": "b"}}'),
-        ("daemon.json", '{"default-runtime": 5}'),
-        ("daemon.json", "[1, 2]"),
-        ("daemon.json", '{"a": 1, "a": 2}'),
-        ("compose.yaml", "services: [1, 2]"),
-        ("compose.yaml", "services:\n  a: 5"),
-        ("compose.yaml", "services:\n  a:\n    runtime: [x]"),
-        ("compose.yaml", "services:\n  a:\n    runtime: {x: 1}"),
-        ("compose.yaml", "- 1\n- 2"),
-        ("compose.yaml", "services:\n  a:\n    runtime: ${"),
+        ("daemon.json", '{"runtimes": []}', [("SP213", 1, 14)]),
+        ("daemon.json", '{"runtimes": {"a": "b"}}', [("SP213", 1, 20)]),
+        ("daemon.json", '{"default-runtime": 5}', [("SP213", 1, 21)]),
+        ("daemon.json", "[1, 2]", [("SP213", 1, 1)]),
+        ("daemon.json", '{"a": 1, "a": 2}', [("SP221", 1, 10)]),
+        ("compose.yaml", "services: [1, 2]", [("SP302", 1, 11)]),
+        ("compose.yaml", "services:\n  a:\n    runtime: [x]", [("SP302", 3, 14)]),
+        ("compose.yaml", "services:\n  a:\n    runtime: {x: 1}", [("SP302", 3, 14)]),
+        ("compose.yaml", "services:\n  a:\n    runtime: ${", [("SP304", 3, 14)]),
+        # Compose refuses a service that is not a mapping, and a file that is not one.
+        pytest.param(
+            "compose.yaml",
+            "services:\n  a: 5",
+            [("SP302", 2, 6)],
+            marks=UNREPORTED,
+        ),
+        pytest.param(
+            "compose.yaml",
+            "- 1\n- 2",
+            [("SP302", 1, 1)],
+            marks=UNREPORTED,
+        ),
     ],
 )
-def test_wrong_types_are_findings_not_crashes(filename: str, text: str) -> None:
+def test_wrong_types_are_findings_not_crashes(
+    filename: str, text: str, expected: list[tuple[str, int, int]]
+) -> None:
     result = lint_text(text, filename, POLICY, LintOptions())
     assert result.files_checked == 1
-    for f in result.findings:
-        assert f.severity in ("error", "warning", "info")
+    assert [(f.rule, f.line, f.column) for f in result.findings] == expected
+    assert all(f.severity == "error" for f in result.findings)

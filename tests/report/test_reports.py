@@ -45,11 +45,15 @@ def test_sarif_of_a_real_run_is_valid_and_describes_each_rule() -> None:
     result = lint_paths(
         [str(FIXTURES / "daemon_json" / "mistakes"), str(FIXTURES / "compose")], Policy.default()
     )
+    # The fixtures' mistakes: daemon.json's and Compose's rules, errors and warnings.
+    found = {f.rule for f in result.findings}
+    assert {"SP202", "SP203", "SP207", "SP301", "SP302", "SP304"} <= found
+    assert {f.severity for f in result.findings} >= {"error", "warning"}
     doc = json.loads(WRITERS["sarif"](result))
     _validate(doc)
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == sorted({f.rule for f in result.findings})
+    assert [r["id"] for r in rules] == sorted(found)
     for rule in rules:
         assert rule["help"]["text"] and rule["shortDescription"]["text"]
     assert len(run["results"]) == len(result.findings)

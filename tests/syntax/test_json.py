@@ -12,15 +12,7 @@ from hypothesis import strategies as st
 
 from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, Span, SyntaxProblem
 from shimpolicy.syntax.json import parse_json
-
-
-def to_python(node: Node) -> Any:
-    """The plain value a node stands for, duplicate keys resolved last-wins as Go does."""
-    if isinstance(node, Mapping):
-        return {key.value: to_python(value) for key, value in node.items}
-    if isinstance(node, Sequence):
-        return [to_python(item) for item in node.items]
-    return node.value
+from tests.conftest import to_python
 
 
 def source(text: str, span: Span) -> str:

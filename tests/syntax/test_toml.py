@@ -1,4 +1,5 @@
-"""The positioned TOML reader (shimpolicy.syntax.toml), held against tomllib."""
+"""The positioned TOML reader (shimpolicy.syntax.toml), held against tomllib (tomli on
+Python 3.10)."""
 
 from __future__ import annotations
 
@@ -27,15 +28,20 @@ VALID_FIXTURES = sorted((FIXTURES / "valid").glob("*.toml"))
 
 
 def _reference() -> ModuleType | None:
-    try:
-        return importlib.import_module("tomllib")
-    except ModuleNotFoundError:  # Python 3.10
-        return None
+    """tomllib, or on Python 3.10 tomli, the package it was taken from (the test extra
+    installs it there)."""
+    for name in ("tomllib", "tomli"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return None
 
 
 TOMLLIB = _reference()
 needs_tomllib = pytest.mark.skipif(
-    TOMLLIB is None, reason="tomllib, the reference TOML parser, comes with Python 3.11+"
+    TOMLLIB is None,
+    reason="no reference TOML parser: Python 3.11+ has tomllib; on 3.10 pip install -e '.[test]'",
 )
 
 

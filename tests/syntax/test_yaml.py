@@ -15,6 +15,7 @@ import shimpolicy.syntax.yaml as syntax_yaml
 from shimpolicy.syntax import Mapping, Node, Scalar, ScalarValue, Sequence, SyntaxProblem
 from shimpolicy.syntax.yaml import parse_yaml
 from tests.conftest import FIXTURES as ALL_FIXTURES
+from tests.conftest import to_python
 
 FIXTURES = ALL_FIXTURES / "syntax" / "yaml"
 STR = "tag:yaml.org,2002:str"
@@ -30,15 +31,6 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> t
     monkeypatch.setattr(syntax_yaml, "_LOADER", request.param)
     chosen: type[Any] = request.param
     return chosen
-
-
-def to_python(node: Node) -> Any:
-    """The plain value a node stands for, duplicate keys resolved last-wins."""
-    if isinstance(node, Mapping):
-        return {key.value: to_python(value) for key, value in node.items}
-    if isinstance(node, Sequence):
-        return [to_python(item) for item in node.items]
-    return node.value
 
 
 def only(text: str, **limits: int) -> Node:
