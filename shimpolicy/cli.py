@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from ._cmdline import COMMANDS, build_parser
 from ._typing import TYPE_CHECKING
+from .display import display
 from .lint.finding import SEVERITY_RANK
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def main(
         return _dispatch(args, stdin or sys.stdin, out)
     except UsageError as e:  # one line each, when there are several
         for line in str(e).split("\n"):
-            print(f"shimpolicy: error: {line}", file=sys.stderr)
+            print(f"shimpolicy: error: {display(line)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
@@ -198,8 +199,6 @@ def _check(args: Args, stdin: TextIO, out: TextIO) -> int:
         # character in one reaches the output raw.
         out.write(json.dumps(document, indent=2) + "\n")
     else:
-        from .display import display
-
         for d in decisions:
             rn = d.name
             what = rn.binary if rn.kind in ("shim", "relative", "path") else (rn.error or rn.kind)
@@ -284,18 +283,26 @@ def _fix_files(
     for f in result.findings:
         if applicable(f, args.unsafe_fixes):
             by_path.setdefault(f.path, []).append(f)
+    # One file met twice (through a link inside the linted paths) is fixed once.
+    seen: set[str] = set()
+    for path in list(by_path):
+        real = os.path.realpath(path)
+        if real in seen:
+            del by_path[path]
+        seen.add(real)
     refused, fixed_count, changed = False, 0, 0
     for path, found in by_path.items():
         try:
             text = read_text(path, options.max_bytes)
             fixed = fix_text(text, path, policy, options, args.unsafe_fixes, found)
         except (FixRefused, ReadProblem) as e:
-            print(f"shimpolicy: error: {path}: not fixed: {e}", file=sys.stderr)
+            print(f"shimpolicy: error: {display(f'{path}: not fixed: {e}')}", file=sys.stderr)
             refused = True
             continue
         for f, why in fixed.refused:
             print(
-                f"shimpolicy: error: {path}:{f.line}:{f.column}: {f.rule} not fixed: {why}",
+                "shimpolicy: error: "
+                + display(f"{path}:{f.line}:{f.column}: {f.rule} not fixed: {why}"),
                 file=sys.stderr,
             )
             refused = True
@@ -344,13 +351,14 @@ def _fix_stdin(
     try:
         fixed = fix_text(text, name, policy, options, args.unsafe_fixes)
     except FixRefused as e:
-        print(f"shimpolicy: error: {name}: not fixed: {e}", file=sys.stderr)
+        print(f"shimpolicy: error: {display(f'{name}: not fixed: {e}')}", file=sys.stderr)
         if args.fix:
             out.write(text)
         return EXIT_USAGE
     for f, why in fixed.refused:
         print(
-            f"shimpolicy: error: {name}:{f.line}:{f.column}: {f.rule} not fixed: {why}",
+            "shimpolicy: error: "
+            + display(f"{name}:{f.line}:{f.column}: {f.rule} not fixed: {why}"),
             file=sys.stderr,
         )
     if fixed.refused:

@@ -15,7 +15,10 @@ PAUSE = "registry.k8s.io/pause:3.6"
 BUSYBOX_IMAGE = "live.local/busybox:1"
 
 
-def _tar(entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+Entry = tuple[tarfile.TarInfo, bytes | None]
+
+
+def _tar(entries: list[Entry]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for info, data in entries:
@@ -23,7 +26,7 @@ def _tar(entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
     return buf.getvalue()
 
 
-def _entry(name: str, kind: bytes, data: bytes | None = None, link: str = "") -> tuple:  # type: ignore[type-arg]
+def _entry(name: str, kind: bytes, data: bytes | None = None, link: str = "") -> Entry:
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.mtime, info.linkname = kind, 0o755, 0, link
     info.size = len(data) if data is not None else 0

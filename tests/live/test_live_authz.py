@@ -191,6 +191,12 @@ CREATE_SHAPES = {
         "Cmd": ["/bin/true"],
         "HostConfig": {"Runtime": "blocked"},
     },
+    "both, the inner one denied": {
+        "Image": BUSYBOX_IMAGE,
+        "Cmd": ["/bin/true"],
+        "Runtime": "kata.ok.v2",
+        "HostConfig": {"Runtime": "blocked"},
+    },
 }
 
 
@@ -206,6 +212,23 @@ def test_raw_create_shapes_are_denied_and_nothing_is_created(
     assert json.loads(text)["message"].startswith(
         DENIED.removeprefix("Error response from daemon: ")
     )
+
+
+def test_when_both_are_given_the_inner_runtime_is_the_one_decided(
+    setup: tuple[Dockerd, Plugin],
+) -> None:
+    # dockerd takes HostConfig.Runtime over a top-level one (§6): the plugin lets this
+    # through, and the container runs the allowed runtime.
+    daemon, _ = setup
+    body = {
+        "Image": BUSYBOX_IMAGE,
+        "Cmd": ["/bin/true"],
+        "Runtime": "blocked",
+        "HostConfig": {"Runtime": "kata.ok.v2"},
+    }
+    status, text = api(daemon, "POST", "/v1.41/containers/create", body)
+    assert status == 201, text
+    assert containers(daemon)[json.loads(text)["Id"]] == "kata.ok.v2"
 
 
 START_SHAPES = {

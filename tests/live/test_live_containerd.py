@@ -42,7 +42,6 @@ KNOWN_GAPS = {
     "tests/live/containerd/runtimes-string.toml": "containerd's text not quoted exactly",
     "tests/live/containerd/runtime-type-integer.toml": "containerd's text not quoted exactly",
     "tests/live/containerd/version-string.toml": "containerd's text not quoted",
-    "tests/live/containerd/systemd-cgroup.toml": "systemd_cgroup needs the legacy v1 runtime",
 }
 
 

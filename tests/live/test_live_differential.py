@@ -16,8 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from fuzz.configs import Generated, containerd_configs, daemon_jsons, write
 from tests.live.conftest import REPORTS, FakeShims
 from tests.live.daemons import Containerd, Dockerd
@@ -71,10 +69,6 @@ def measure(
     return outcomes
 
 
-@pytest.mark.xfail(
-    reason="containerd 1.6.20 refusals lint does not predict yet (README, 'Live suite')",
-    strict=False,
-)
 def test_lint_predicts_containerd_on_generated_configs(scratch: Path, shims: FakeShims) -> None:
     def run(item: Generated, path: Path) -> tuple[bool, str]:
         daemon = Containerd(scratch / "gen-ctd" / path.stem, path, shims.folder)

@@ -164,3 +164,12 @@ def test_graph_never_reads_a_link_outside_the_tree(linked: Path) -> None:
     out = io.StringIO()
     main(["graph", "--isolated", "repo"], stdout=out)
     assert "TOPSECRET" not in out.getvalue()
+
+
+def test_an_error_message_never_carries_a_raw_control_character(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lint(str(tmp_path / "\x1b]0;pwned\x07"))[0] == 2
+    err = capsys.readouterr().err
+    assert RAW.search(err.replace("\n", " ")) is None
+    assert err.endswith("\\x1b]0;pwned\\x07: no such file or directory\n")
