@@ -283,6 +283,13 @@ def _fix_files(
     for f in result.findings:
         if applicable(f, args.unsafe_fixes):
             by_path.setdefault(f.path, []).append(f)
+    # One file met twice (through a link inside the linted paths) is fixed once.
+    seen: set[str] = set()
+    for path in list(by_path):
+        real = os.path.realpath(path)
+        if real in seen:
+            del by_path[path]
+        seen.add(real)
     refused, fixed_count, changed = False, 0, 0
     for path, found in by_path.items():
         try:

@@ -212,10 +212,20 @@ def fix_text(
 
     before = lint_text(text, filename, policy, options).findings
     chosen = [f for f in (before if findings is None else findings) if applicable(f, unsafe)]
+    # A fix is made only as the text as it is now gives it: a file changed since the run
+    # read it (or met twice, through a link) is not edited at stale positions.
+    current = {(f.rule, f.message, f.fix) for f in before}
+    stale = tuple(
+        (f, "the file changed since it was linted")
+        for f in chosen
+        if (f.rule, f.message, f.fix) not in current
+    )
+    chosen = [f for f in chosen if (f.rule, f.message, f.fix) in current]
     if not chosen:
-        return Fixed(text, ())
+        return Fixed(text, (), stale)
     try:
-        return Fixed(_apply(text, filename, policy, options, before, chosen), tuple(chosen))
+        fixed = _apply(text, filename, policy, options, before, chosen)
+        return Fixed(fixed, tuple(chosen), stale)
     except FixRefused:
         pass
     # Together they do not hold: each alone, then those that hold, together.
@@ -227,12 +237,12 @@ def fix_text(
         except FixRefused as e:
             refused.append((f, str(e)))
     if not holding:
-        return Fixed(text, (), tuple(refused))
+        return Fixed(text, (), (*stale, *refused))
     try:
         fixed = _apply(text, filename, policy, options, before, holding)
     except FixRefused as e:  # each holds alone, not with the others: none is written
-        return Fixed(text, (), (*refused, *((f, str(e)) for f in holding)))
-    return Fixed(fixed, tuple(holding), tuple(refused))
+        return Fixed(text, (), (*stale, *refused, *((f, str(e)) for f in holding)))
+    return Fixed(fixed, tuple(holding), (*stale, *refused))
 
 
 def _apply(

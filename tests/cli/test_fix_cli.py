@@ -239,3 +239,18 @@ def test_rule_command_says_how_a_rule_is_fixed() -> None:
     )
     out = run("rule", "SP104")[1]
     assert not [line for line in out.splitlines() if line.startswith(("Fix: safe", "Fix: unsafe"))]
+
+
+def test_a_file_met_twice_through_a_link_is_fixed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "daemon.json").write_text(KATA)
+    (tmp_path / "conf" / "other.daemon.json").symlink_to("daemon.json")
+    code, _ = run("lint", "--fix", "conf")
+    assert capsys.readouterr().err == "fixed 1 finding in 1 file\n"
+    fixed = KATA.replace("io.kata.kata-qemu.v2", "io.containerd.kata-qemu.v2")
+    assert (tmp_path / "conf" / "daemon.json").read_text() == fixed
+    assert (tmp_path / "conf" / "other.daemon.json").is_symlink()
+    assert code == 0

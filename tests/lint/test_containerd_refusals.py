@@ -341,3 +341,18 @@ def test_plugin_level_keys_count_without_a_containerd_table() -> None:
             "does not start (go-toml: `Can't convert … to config.ContainerdConfig`)",
         )
     ]
+
+
+def test_a_short_cri_key_in_a_version_2_file_loses_its_handlers_on_2x() -> None:
+    # live 2.0.0-2.3.4: the table is not renamed in a version 2 file, so it is ignored.
+    text = "version = 2\n[plugins.cri.containerd.runtimes.kata]\n  runtime_type = 'x.kata.v2'\n"
+    assert lint(text, "2.0.0") == [
+        (
+            2,
+            14,
+            "SP409",
+            "`[plugins.cri.containerd]` is ignored: containerd 2.0.0 reads no `cri` plugin in a "
+            "version 2 config, only full plugin ids",
+        )
+    ]
+    assert rules(text, "1.6.20") == ["SP413"]  # 1.x exits instead

@@ -256,3 +256,10 @@ def test_keys_that_stop_containerd_1_x_are_removed_only_as_unsafe_fixes() -> Non
         '  runtime_engine = "/usr/local/bin/runc"\n', ""
     )
     assert lint_text(fixed.text, "config.toml", pol).findings == ()
+
+
+def test_a_fix_is_never_made_on_text_changed_since_it_was_linted() -> None:
+    [f] = lint_text(KATA, "daemon.json", Policy.default()).findings
+    changed = KATA.replace("io.kata.kata-qemu.v2", "io.kata.kata-clh.v2")
+    result = fix_text(changed, "daemon.json", Policy.default(), DEFAULT_OPTIONS, findings=[f])
+    assert result == (changed, (), ((f, "the file changed since it was linted"),))
