@@ -177,6 +177,10 @@ def run_child(measure: str, target: str, runs: int) -> float:
         "rss-parse": lambda: _parse_all([Path(target)]),
         "rss-lint": lambda: lint_paths([target], policy),
     }[measure]
+    if measure.startswith("lint"):
+        import gc
+
+        gc.disable()  # as `shimpolicy lint` does for its run (cli.py)
     if measure.startswith("rss-"):
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         work()
@@ -246,13 +250,9 @@ def main() -> int:
                 print(f"{tool + ' (not installed: pip install -r bench/requirements.txt)':<52}")
                 continue
             t = timed([exe, *cmd[1:]], runs, cwd=Path(tmp))
-            row(
-                f"{tool} on the same file",
-                t,
-                "ms",
-                f"{t / floor:.2f}x",
-                f"shimpolicy {'faster' if cold < t else 'SLOWER'}",
-            )
+            # The tool users compare with: shimpolicy's cold start stays under 0.75x its.
+            target = "shimpolicy <= 0.75x" if tool == "yamllint" else "shimpolicy faster"
+            row(f"{tool} on the same file", t, "ms", f"{cold / t:.2f}x", target)
 
         # 2. decide
         print("-- decide (bench/bench_decide.py)")

@@ -3,7 +3,8 @@
 The tests are grouped as the package is, one folder per layer: ``grammar/`` (runtime
 names, C1-C4 and D1), ``syntax/`` (the positioned readers), ``policy/``, ``lint/`` (one
 file per file type, plus links, suppressions, parallel runs), ``report/``, ``serve/``,
-``cli/`` and ``doctor/``.  What concerns the whole project (ruff and mypy, the fuzzing
+``cli/``, ``doctor/`` and ``docs/`` (the README and the GitHub Action, run in a fresh
+copy of the checkout).  What concerns the whole project (ruff and mypy, the fuzzing
 regressions) is at the top.  Every test's files are under ``fixtures/``; ``doctor/``
 builds its fake nodes in each test's own directory.
 """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from shimpolicy.grammar.versions import DEFAULT_CONTAINERD, DEFAULT_DOCKER
 from shimpolicy.policy import ACTIONS, CONTEXTS, PLACEHOLDERS, Policy, default_policy_table
 from shimpolicy.policy.building import schema
 from shimpolicy.policy.default_yaml import POLICY
+from tests import conftest
 from tests.conftest import RULES as RULES_DIR
 
 POLICY_DIR = Path(shimpolicy.__file__).resolve().parent / "policy"
@@ -345,12 +345,6 @@ def rule_docs() -> list[dict[str, Any]]:
     return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(RULES_DIR.glob("SP1*"))]
 
 
-@cache
-def policy_for(containerd: str, docker: str, platform: str) -> Policy:
-    settings = {"containerd": containerd, "docker": docker, "platform": platform}
-    return Policy.from_dict({"version": 1, "extends": "default", **settings})
-
-
 def test_every_default_rule_has_a_documentation_file_and_no_file_is_stray() -> None:
     documented = [(d["id"], d["name"]) for d in rule_docs()]
     assert documented == [(r.id, r.name) for r in Policy.default().rules]
@@ -371,10 +365,10 @@ def test_rule_documentation_matches_the_rule(doc: dict[str, Any]) -> None:
     ids=lambda v: v if isinstance(v, str) else repr(v["name"]),
 )
 def test_rule_examples(rule_id: str, example: dict[str, Any]) -> None:
-    policy = policy_for(
-        example.get("containerd", DEFAULT_CONTAINERD),
-        example.get("docker", DEFAULT_DOCKER),
-        example.get("platform", "linux"),
+    policy = conftest.policy(
+        containerd=example.get("containerd", DEFAULT_CONTAINERD),
+        docker=example.get("docker", DEFAULT_DOCKER),
+        platform=example.get("platform", "linux"),
     )
     d = policy.decide(example["name"], example["context"])
     assert d.action == example["expect"], d.reason
