@@ -11,8 +11,10 @@ builds its fake nodes in each test's own directory.
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -84,3 +86,21 @@ def to_python(node: Node) -> Any:
     if isinstance(node, Sequence):
         return [to_python(item) for item in node.items]
     return node.value
+
+
+def _toml_reference() -> ModuleType | None:
+    """tomllib, or on Python 3.10 tomli, the package it was taken from (the test extra
+    installs it there): the reference the TOML tests hold shimpolicy against."""
+    for name in ("tomllib", "tomli"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return None
+
+
+TOMLLIB = _toml_reference()
+needs_tomllib = pytest.mark.skipif(
+    TOMLLIB is None,
+    reason="no reference TOML parser: Python 3.11+ has tomllib; on 3.10 pip install -e '.[test]'",
+)

@@ -48,7 +48,7 @@ KNOWN_GAPS = {
 def _case(config: Path) -> object:
     name = str(config.relative_to(ROOT))
     gap = KNOWN_GAPS.get(name)
-    marks = [pytest.mark.xfail(reason=gap, strict=False)] if gap else []
+    marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
     return pytest.param(config, id=name, marks=marks)
 
 

@@ -3,7 +3,6 @@ Python 3.10)."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 import re
@@ -11,7 +10,6 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,29 +18,11 @@ from hypothesis import strategies as st
 
 from shimpolicy.syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
 from shimpolicy.syntax.toml import parse_toml
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, TOMLLIB, needs_tomllib
 from tests.conftest import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "syntax" / "toml"
 VALID_FIXTURES = sorted((FIXTURES / "valid").glob("*.toml"))
-
-
-def _reference() -> ModuleType | None:
-    """tomllib, or on Python 3.10 tomli, the package it was taken from (the test extra
-    installs it there)."""
-    for name in ("tomllib", "tomli"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    return None
-
-
-TOMLLIB = _reference()
-needs_tomllib = pytest.mark.skipif(
-    TOMLLIB is None,
-    reason="no reference TOML parser: Python 3.11+ has tomllib; on 3.10 pip install -e '.[test]'",
-)
 
 
 def reference_loads(text: str) -> dict[str, Any]:
