@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable
 
 from .._typing import NamedTuple
-from ..syntax import Mapping, Node, Scalar, Sequence
+from ..syntax import Mapping, Node, Scalar, Sequence, node_at, text_of
 from .embedded import Embedded, embedded_type
 from .facts import placeholder
 from .source import SourceFile
@@ -36,11 +36,11 @@ def carried_files(
     lines: list[str] | None = None
     out: list[Embedded] = []
     for obj in objects:
-        kind = _text(obj.get("kind"))
-        if kind not in _CARRIERS or _text(obj.get("apiVersion")) != "v1":
+        kind = text_of(obj.get("kind"))
+        if kind not in _CARRIERS or text_of(obj.get("apiVersion")) != "v1":
             continue
         field = _CARRIERS[kind][0]
-        name = _text(_at(obj, "metadata", "name")) or ""
+        name = text_of(node_at(obj, "metadata", "name")) or ""
         data = obj.get(field)
         if not isinstance(data, Mapping):
             continue
@@ -80,8 +80,8 @@ def _mounts(objects: Iterable[Mapping], pod_specs: dict[str, tuple[str, ...]]) -
     """Where the containers of ``objects`` mount ConfigMap and Secret keys."""
     mounts = _Mounts({}, {})
     for obj in objects:
-        path = pod_specs.get(_text(obj.get("kind")) or "")
-        spec = _at(obj, *path) if path is not None else None
+        path = pod_specs.get(text_of(obj.get("kind")) or "")
+        spec = node_at(obj, *path) if path is not None else None
         if not isinstance(spec, Mapping):
             continue
         volumes: dict[str, tuple[str, str, dict[str, str] | None]] = {}
@@ -91,19 +91,19 @@ def _mounts(objects: Iterable[Mapping], pod_specs: dict[str, tuple[str, ...]]) -
                 if not isinstance(source, Mapping):
                     continue
                 listed = _items(source.get("items"))
-                items = {_text(i.get("key")) or "": _text(i.get("path")) or "" for i in listed}
-                volume_name = _text(volume.get("name")) or ""
-                carrier = _text(source.get(name_key)) or ""
+                items = {text_of(i.get("key")) or "": text_of(i.get("path")) or "" for i in listed}
+                volume_name = text_of(volume.get("name")) or ""
+                carrier = text_of(source.get(name_key)) or ""
                 volumes[volume_name] = (kind, carrier, items if listed else None)
         for group in ("initContainers", "containers"):
             for container in _items(spec.get(group)):
                 for mount in _items(container.get("volumeMounts")):
-                    found = volumes.get(_text(mount.get("name")) or "")
-                    at = _text(mount.get("mountPath"))
+                    found = volumes.get(text_of(mount.get("name")) or "")
+                    at = text_of(mount.get("mountPath"))
                     if found is None or not at:
                         continue
                     kind, name, listed_items = found
-                    sub = _text(mount.get("subPath"))
+                    sub = text_of(mount.get("subPath"))
                     if sub:  # one file of the volume, mounted as the file ``at``
                         pairs = (listed_items or {}).items()
                         key = next((k for k, p in pairs if p == sub), sub)
@@ -118,15 +118,3 @@ def _mounts(objects: Iterable[Mapping], pod_specs: dict[str, tuple[str, ...]]) -
 
 def _items(node: Node | None) -> list[Mapping]:
     return [i for i in node.items if isinstance(i, Mapping)] if isinstance(node, Sequence) else []
-
-
-def _text(node: Node | None) -> str | None:
-    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
-
-
-def _at(node: Node | None, *path: str) -> Node | None:
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node

@@ -20,7 +20,7 @@ from fnmatch import fnmatchcase
 from .._typing import NamedTuple
 from ..grammar.name import parse
 from ..grammar.versions import containerd_release, containerd_series
-from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem
+from ..syntax import Mapping, Node, Scalar, Sequence, Span, SyntaxProblem, text_of
 from ..syntax.toml import parse_toml
 from .context import LintContext, location
 from .cri_view import (
@@ -114,10 +114,6 @@ def _sections(doc: Mapping) -> list[_Section]:
     return found
 
 
-def _text(node: Node | None) -> str | None:
-    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
-
-
 def _version(doc: Mapping) -> int:
     """The config version containerd reads (C5): no ``version`` key means 1."""
     node = doc.get("version")
@@ -139,13 +135,13 @@ def _handler(source: SourceFile, key: Scalar, table: Mapping) -> HandlerDef:
     return HandlerDef(
         str(key.value),
         location(source, key.span),
-        _text(node),
+        text_of(node),
         _at(source, node),
-        runtime_path=_text(path),
+        runtime_path=text_of(path),
         path_at=_at(source, path),
-        binary_name=_text(binary),
+        binary_name=text_of(binary),
         binary_at=_at(source, binary),
-        sandboxer=_text(table.get("sandboxer")),
+        sandboxer=text_of(table.get("sandboxer")),
     )
 
 
@@ -157,7 +153,7 @@ def _effective_table(source: SourceFile, section: _Section, name: str) -> Handle
     """1.x ``default_runtime`` / ``untrusted_workload_runtime``, when it takes effect (a
     non-empty runtime_type)."""
     key, table = section.table.key(name), section.table.get(name)
-    if key is None or not isinstance(table, Mapping) or not _text(table.get("runtime_type")):
+    if key is None or not isinstance(table, Mapping) or not text_of(table.get("runtime_type")):
         return None
     return _handler(source, key, table)
 
@@ -193,7 +189,7 @@ def config_facts(doc: Mapping, source: SourceFile) -> ContainerdConfig:
         name = section.table.get("default_runtime_name")
         default_name: str | None = None
         if name is not None:
-            text = _text(name)
+            text = text_of(name)
             default_name = "" if text is None or placeholder(text) else text
             first_default = default_name if first_default is None else first_default
         default = _effective_table(source, section, "default_runtime")
@@ -988,7 +984,7 @@ def _check_handler(
         )
     effective = _check_runtime_type(name, key, table, merges, source, ctx)
     path = table.get("runtime_path")
-    path_text = _text(path)
+    path_text = text_of(path)
     release = containerd_release(ctx.containerd)
     if path is not None and path_text and (release < (1, 6, 21) or release == (1, 7, 0)):
         # SPEC §6 (live 1.6.20): ignored until 1.6.21 and 1.7.1; the runtime_type's shim runs.
@@ -1004,7 +1000,7 @@ def _check_handler(
         path is not None
         and path_text
         and release >= (2, 0, 0)
-        and _text(table.get("sandboxer")) == "shim"
+        and text_of(table.get("sandboxer")) == "shim"
     ):
         # SPEC §6: a `sandboxer = "shim"` sandbox takes its shim from runtime_type only.
         ctx.report(
@@ -1018,10 +1014,10 @@ def _check_handler(
     elif path is not None and path_text:
         # C5: sent as the shim path override and resolved through C2 like a runtime_type.
         ctx.check_name(source, path.span, path_text, "config", f"{what} runtime_path")
-    _check_removed_keys(what, table, _text(table.get("runtime_type")), merges, source, ctx)
+    _check_removed_keys(what, table, text_of(table.get("runtime_type")), merges, source, ctx)
     options = table.get("options")
     binary = options.get("BinaryName") if isinstance(options, Mapping) else None
-    binary_text = _text(binary)
+    binary_text = text_of(binary)
     if binary is not None and binary_text and effective and _is_runc(effective, ctx):
         check_runc_binary(ctx, source, binary.span, binary_text, f"{what} options.BinaryName")
 
@@ -1032,7 +1028,7 @@ def _check_runtime_type(
     """SP401 and the policy on a handler's runtime_type; the type containerd ends up with."""
     what = f"handler '{name}'"
     node = table.get("runtime_type")
-    runtime_type = _text(node)
+    runtime_type = text_of(node)
     if node is None:
         if merges and name == "runc":
             return "io.containerd.runc.v2"  # containerd 2.x keeps the built-in type
@@ -1095,7 +1091,7 @@ def _check_removed_keys(
     ignores them."""
     for key in REMOVED_RUNTIME_KEYS:
         node = table.get(key)
-        if not _text(node):
+        if not text_of(node):
             continue  # unset or "" (as `containerd config default` writes): inert
         assert node is not None
         written = table.key(key)
@@ -1138,7 +1134,7 @@ def _check_legacy_table(
     if key is None or not isinstance(table, Mapping):
         return
     node = table.get("runtime_type")
-    runtime_type = _text(node)
+    runtime_type = text_of(node)
     if not runtime_type:
         return
     assert node is not None
@@ -1201,7 +1197,7 @@ def _check_default_name(
                 f"set `default_runtime_name` to one of {known}",
             )
         return
-    name = _text(node)
+    name = text_of(node)
     if name is None:
         return
     marker = placeholder(name)

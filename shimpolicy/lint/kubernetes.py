@@ -21,7 +21,7 @@ from functools import cache
 
 from .._typing import TYPE_CHECKING, NamedTuple
 from ..grammar.name import parse
-from ..syntax import Mapping, Node, Scalar, Sequence, Span
+from ..syntax import Mapping, Node, Sequence, Span, node_at, text_of
 from ..syntax.yaml import parse_yaml
 from .context import LintContext, location
 from .facts import ClassDef, Facts, Workload, placeholder
@@ -168,25 +168,13 @@ def _comment_start(line: str) -> int:
 # -- the objects --------------------------------------------------------------------------
 
 
-def _text(node: Node | None) -> str | None:
-    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
-
-
-def _at(node: Node | None, *path: str) -> Node | None:
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node
-
-
 def objects(docs: list[Node]) -> Iterator[Mapping]:
     """Every object of a manifest: documents, and the items of ``List`` kinds."""
     pending = [d for d in reversed(docs) if isinstance(d, Mapping)]
     while pending:
         obj = pending.pop()
         items = obj.get("items")
-        kind = _text(obj.get("kind")) or ""
+        kind = text_of(obj.get("kind")) or ""
         if kind.endswith("List") and isinstance(items, Sequence):
             pending.extend(i for i in reversed(items.items) if isinstance(i, Mapping))
         else:
@@ -195,22 +183,22 @@ def objects(docs: list[Node]) -> Iterator[Mapping]:
 
 def _is_runtime_class(obj: Mapping) -> bool:
     return (
-        _text(obj.get("kind")) == "RuntimeClass"
-        and _text(obj.get("apiVersion")) in RUNTIMECLASS_APIS
+        text_of(obj.get("kind")) == "RuntimeClass"
+        and text_of(obj.get("apiVersion")) in RUNTIMECLASS_APIS
     )
 
 
 def _object_span(obj: Mapping) -> Span:
-    name = _at(obj, "metadata", "name")
+    name = node_at(obj, "metadata", "name")
     kind = obj.get("kind")
     return (name or kind or obj).span
 
 
 def class_def(obj: Mapping, source: SourceFile) -> ClassDef:
-    name_node = _at(obj, "metadata", "name")
-    name = _text(name_node)
+    name_node = node_at(obj, "metadata", "name")
+    name = text_of(name_node)
     handler_node = obj.get("handler")
-    handler = _text(handler_node)
+    handler = text_of(handler_node)
     return ClassDef(
         name=None if name is None or fill_in_marker(name) else name,
         at=location(source, _object_span(obj)),
@@ -220,13 +208,15 @@ def class_def(obj: Mapping, source: SourceFile) -> ClassDef:
 
 
 def workload(obj: Mapping, source: SourceFile) -> Workload | None:
-    kind = _text(obj.get("kind"))
+    kind = text_of(obj.get("kind"))
     path = POD_SPECS.get(kind or "")
     if kind is None or path is None:
         return None
-    name = _text(_at(obj, "metadata", "name")) or _text(_at(obj, "metadata", "generateName"))
-    node = _at(obj, *path, "runtimeClassName")
-    wanted = _text(node)
+    name = text_of(node_at(obj, "metadata", "name")) or text_of(
+        node_at(obj, "metadata", "generateName")
+    )
+    node = node_at(obj, *path, "runtimeClassName")
+    wanted = text_of(node)
     span = node.span if node is not None and wanted is not None else _object_span(obj)
     return Workload(
         kind=kind,
@@ -274,8 +264,8 @@ def check(doc: list[Node] | HelmTemplate, source: SourceFile, ctx: LintContext) 
 
 
 def _check_runtime_class(obj: Mapping, source: SourceFile, ctx: LintContext) -> None:
-    name_node = _at(obj, "metadata", "name")
-    name = _text(name_node)
+    name_node = node_at(obj, "metadata", "name")
+    name = text_of(name_node)
     label = f"RuntimeClass {name!r}" if name else "A RuntimeClass without a name"
     errors = subdomain_errors(name) if name is not None else []
     if (
@@ -292,7 +282,7 @@ def _check_runtime_class(obj: Mapping, source: SourceFile, ctx: LintContext) -> 
             f"server rejects the object: {_invalid('metadata.name', name, errors)}",
         )
     handler_node = obj.get("handler")
-    handler = _text(handler_node)
+    handler = text_of(handler_node)
     if handler_node is None or handler is None:
         ctx.report(
             source,
@@ -340,7 +330,7 @@ def handler_name_for(name: str, ctx: LintContext) -> str:
 
 
 def _check_workload(obj: Mapping, found: Workload, source: SourceFile, ctx: LintContext) -> None:
-    node = _at(obj, *POD_SPECS[found.kind], "runtimeClassName")
+    node = node_at(obj, *POD_SPECS[found.kind], "runtimeClassName")
     wanted = found.runtime_class
     if node is None or wanted is None:
         return

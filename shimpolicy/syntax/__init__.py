@@ -102,6 +102,21 @@ class Sequence(NamedTuple):
 Node = Scalar | Mapping | Sequence
 
 
+def text_of(node: Node | None) -> str | None:
+    """The value of a string scalar; None for anything else."""
+    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
+
+
+def node_at(node: Node | None, *path: str) -> Node | None:
+    """The node under the mapping keys ``path``, or None where one is missing or the
+    value on the way is not a mapping."""
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
 class SyntaxProblem(Exception):
     """A file that cannot be read as its format: a message and where it went wrong."""
 
