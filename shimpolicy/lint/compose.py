@@ -203,7 +203,17 @@ def _uses(docs: list[Node], source: SourceFile, ctx: LintContext) -> list[_Use]:
     # very same key and value wherever it is taken.
     uses: dict[tuple[int, int], _Use] = {}
     for doc in docs:
-        services = doc.get("services") if isinstance(doc, Mapping) else None
+        if not isinstance(doc, Mapping):
+            if not _is_null(doc):
+                ctx.report(
+                    source,
+                    doc.span,
+                    "SP302",
+                    f"the top level must be a mapping, not {_kind(doc)}: Compose refuses the "
+                    'file ("Top-level object must be a mapping")',
+                )
+            continue
+        services = doc.get("services")
         if services is None or _is_null(services):
             continue
         if not isinstance(services, Mapping):
@@ -216,6 +226,16 @@ def _uses(docs: list[Node], source: SourceFile, ctx: LintContext) -> list[_Use]:
             continue
         for name, service in services.pairs():
             if not isinstance(service, Mapping):
+                # An empty service, or `!reset` in an override file, is not refused.
+                reset = isinstance(service, Scalar) and service.kind == "!reset"
+                if not _is_null(service) and not reset:
+                    ctx.report(
+                        source,
+                        service.span,
+                        "SP302",
+                        f"services.{_key_text(name, source)} must be a mapping, not "
+                        f"{_kind(service)}: Compose refuses the file",
+                    )
                 continue
             key, value = service.key("runtime"), service.get("runtime")
             if key is None or value is None:
@@ -380,6 +400,8 @@ def _kind(node: Node) -> str:
         return "null (an empty value)"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, str):
+        return "a string"
     return "a number" if isinstance(value, (int, float)) else f"a value tagged {node.kind}"
 
 

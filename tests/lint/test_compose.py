@@ -326,6 +326,34 @@ def test_wrong_types_are_refused_and_yaml_1_2_strings_are_names() -> None:
     ]
 
 
+def test_a_service_or_a_file_that_is_not_a_mapping_is_refused() -> None:
+    # compose-go validates each service against the schema (an object) and refuses a file
+    # whose top level is not a mapping; an empty service and `!reset` are not refused.
+    def found(text: str) -> list[tuple[int, int, str, str, str]]:
+        result = lint_text(text, "compose.yaml", Policy.default())
+        return [(f.line, f.column, f.rule, f.severity, f.message) for f in result.findings]
+
+    assert found("services:\n  web: nginx\n  empty:\n  gone: !reset\n") == [
+        (
+            2,
+            8,
+            "SP302",
+            "error",
+            "services.web must be a mapping, not a string: Compose refuses the file",
+        ),
+    ]
+    assert found("- web\n") == [
+        (
+            1,
+            1,
+            "SP302",
+            "error",
+            "the top level must be a mapping, not a list: Compose refuses the file "
+            '("Top-level object must be a mapping")',
+        )
+    ]
+
+
 def test_stack_files_are_recognised_by_name_or_by_swarm_placement() -> None:
     assert findings(["stack"]) == [
         (

@@ -180,10 +180,6 @@ def test_directory_with_very_many_files(tmp_path: Path) -> None:
     assert [(f.rule, f.line) for f in result.findings] == [("SP104", 4)]
 
 
-# Known gaps: pass when they are reported, so that the mark is then removed.
-UNREPORTED = pytest.mark.xfail(strict=True, reason="Compose refuses it; not reported yet")
-
-
 @pytest.mark.parametrize(
     ("filename", "text", "expected"),
     [
@@ -197,18 +193,9 @@ UNREPORTED = pytest.mark.xfail(strict=True, reason="Compose refuses it; not repo
         ("compose.yaml", "services:\n  a:\n    runtime: {x: 1}", [("SP302", 3, 14)]),
         ("compose.yaml", "services:\n  a:\n    runtime: ${", [("SP304", 3, 14)]),
         # Compose refuses a service that is not a mapping, and a file that is not one.
-        pytest.param(
-            "compose.yaml",
-            "services:\n  a: 5",
-            [("SP302", 2, 6)],
-            marks=UNREPORTED,
-        ),
-        pytest.param(
-            "compose.yaml",
-            "- 1\n- 2",
-            [("SP302", 1, 1)],
-            marks=UNREPORTED,
-        ),
+        ("compose.yaml", "services:\n  a: 5", [("SP302", 2, 6)]),
+        ("compose.yaml", "- 1\n- 2", [("SP302", 1, 1)]),
+        ("compose.yaml", "services:\n  a:\n  b: !reset", []),
     ],
 )
 def test_wrong_types_are_findings_not_crashes(
