@@ -46,10 +46,14 @@ class Unit:
 
     def command_flags(self, entry: UnitEntry) -> list[DockerdFlag] | None:
         """dockerd's runtime flags in one ``ExecStart=``, or None when it runs no dockerd."""
-        words = self.words(entry)
-        if not words or words[0].value.rsplit("/", 1)[-1] != _PROGRAM:
-            return None
-        return read_flags(words[1:])
+        return _flags(self.words(entry))
+
+
+def _flags(words: list[Word]) -> list[DockerdFlag] | None:
+    """dockerd's runtime flags in a command's words, or None when it runs no dockerd."""
+    if not words or words[0].value.rsplit("/", 1)[-1] != _PROGRAM:
+        return None
+    return read_flags(words[1:])
 
 
 def load(source: SourceFile) -> Unit:
@@ -91,17 +95,12 @@ def check(unit: Unit, source: SourceFile, ctx: LintContext) -> None:
         check_flags(ctx, source, flags)
 
 
-def dockerd_flags(units: Sequence[str]) -> list[DockerdFlag]:
-    """dockerd's runtime flags from a unit's text and its drop-ins' (in the order systemd
-    applies them: the unit, then the drop-ins by file name): those of the ``ExecStart=``
-    left in force.  Empty when the command in force runs no dockerd."""
-    flags: list[DockerdFlag] = []
-    for text in units:
-        unit = Unit(text)
-        for entry in unit.exec_starts():
-            if entry.value:
-                flags = unit.command_flags(entry) or []
-    return flags
+def dockerd_flags(units: Sequence[SourceFile]) -> list[DockerdFlag]:
+    """dockerd's runtime flags from a unit and its drop-ins (in the order systemd applies
+    them): those of the ``ExecStart=`` that :func:`service` finds in force.  Empty when
+    that command runs no dockerd."""
+    found = service(units)
+    return (_flags(found.words) or []) if found else []
 
 
 class Service(NamedTuple):

@@ -134,10 +134,21 @@ def test_a_drop_in_must_clear_execstart_first() -> None:
 def test_dockerd_flags_of_a_unit_and_its_drop_ins() -> None:
     unit = "[Service]\nExecStart=/usr/bin/dockerd --add-runtime a=/a\n"
     drop_in = "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --default-runtime=b\n"
-    (flag,) = dockerd_flags([unit, drop_in])
+    other = "[Service]\nExecStart=\nExecStart=/bin/other\n"
+    unit_file = SourceFile.of("docker.service", unit, "systemd")
+    drop_in_file, other_file = (
+        SourceFile.of(f"docker.service.d/{n}.conf", t, "systemd")
+        for n, t in (("10", drop_in), ("20", other))
+    )
+    (flag,) = dockerd_flags([unit_file, drop_in_file])
     assert (flag.option, flag.value, flag.span) == ("--default-runtime", "b", Span(3, 46, 3, 47))
-    assert [f.value for f in dockerd_flags([unit])] == ["a=/a"]
-    assert dockerd_flags([unit, "[Service]\nExecStart=\nExecStart=/bin/other\n"]) == []
+    assert [f.value for f in dockerd_flags([unit_file])] == ["a=/a"]
+    assert dockerd_flags([unit_file, other_file]) == []
+    # An ExecStart= outside [Service] is not a command systemd runs.
+    misplaced = SourceFile.of(
+        "docker.service", "[Unit]\nExecStart=/usr/bin/dockerd -D\n", "systemd"
+    )
+    assert dockerd_flags([misplaced]) == []
 
 
 def test_shell_scripts_read_dockerd_flags_too() -> None:
